@@ -1,0 +1,247 @@
+#include "rae/fft.hpp"
+
+#include <cmath>
+#include <map>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+
+#include "dispatch_internal.hpp"
+#include "rae/parallel.hpp"
+
+namespace rae {
+
+bool is_pow2(std::size_t n) { return n != 0 && (n & (n - 1)) == 0; }
+
+std::size_t next_pow2(std::size_t n) {
+  std::size_t p = 1;
+  while (p < n) p <<= 1;
+  return p;
+}
+
+namespace {
+
+// exp(-2 pi i k / n) in extended precision, rounded once.
+template <class T>
+void unit_root(std::size_t k, std::size_t n, T& re, T& im) {
+  const long double pi = 3.141592653589793238462643383279502884L;
+  k %= n;
+  // use the symmetry k -> n - k to keep the angle in [0, pi]
+  bool neg = false;
+  if (2 * k > n) {
+    k = n - k;
+    neg = true;
+  }
+  long double a = 2.0L * pi * (long double)k / (long double)n;
+  long double c = std::cos(a), s = std::sin(a);
+  re = T(c);
+  im = T(neg ? s : -s);
+}
+
+void check_size(std::size_t n, const char* what) {
+  if (n == 0) throw std::invalid_argument(std::string(what) + " must be at least 1");
+  if (n > kMaxFftSize)
+    throw std::invalid_argument(std::string(what) + " = " + std::to_string(n) +
+                                " is larger than the supported maximum of 2^27");
+}
+
+template <class P>
+std::shared_ptr<const P> cached(std::size_t n) {
+  static std::mutex mu;
+  static std::map<std::size_t, std::shared_ptr<const P>> cache;
+  {
+    std::lock_guard<std::mutex> lk(mu);
+    auto it = cache.find(n);
+    if (it != cache.end()) return it->second;
+  }
+  auto plan = std::make_shared<const P>(n);  // built outside the lock (plans nest)
+  std::lock_guard<std::mutex> lk(mu);
+  if (cache.size() >= 256) cache.clear();  // holders keep their plans alive
+  auto ins = cache.emplace(n, plan);
+  return ins.first->second;
+}
+
+}  // namespace
+
+template <class T>
+std::shared_ptr<const FftPlan<T>> FftPlan<T>::get(std::size_t n) {
+  check_size(n, "FFT size");
+  return cached<FftPlan<T>>(n);
+}
+
+template <class T>
+FftPlan<T>::FftPlan(std::size_t n) : n_(n), view_{} {
+  check_size(n, "FFT size");
+  view_.n = n;
+  if (is_pow2(n)) {
+    std::size_t log2n = 0;
+    while ((std::size_t(1) << log2n) < n) ++log2n;
+    bitrev_.resize(n);
+    for (std::size_t i = 0; i < n; ++i) {
+      std::size_t r = 0;
+      for (std::size_t b = 0; b < log2n; ++b)
+        if (i & (std::size_t(1) << b)) r |= std::size_t(1) << (log2n - 1 - b);
+      bitrev_[i] = std::uint32_t(r);
+    }
+    // tw[h + j] = W_{2h}^j = W_n^{j n / (2h)}
+    twr_.assign(n, T(0));
+    twi_.assign(n, T(0));
+    twr_[0] = T(1);
+    for (std::size_t h = 1; h < n; h *= 2)
+      for (std::size_t j = 0; j < h; ++j) unit_root<T>(j * (n / (2 * h)), n, twr_[h + j], twi_[h + j]);
+    view_.bluestein = 0;
+    view_.bitrev = bitrev_.data();
+    view_.tw_re = twr_.data();
+    view_.tw_im = twi_.data();
+    return;
+  }
+  // Bluestein
+  const std::size_t L = next_pow2(2 * n - 1);
+  check_size(L, "Bluestein FFT size");
+  inner_ = FftPlan<T>::get(L);
+  chr_.resize(n);
+  chi_.resize(n);
+  std::vector<double> b(2 * L, 0.0);  // interleaved complex filter, double precision
+  const std::uint64_t two_n = 2 * std::uint64_t(n);
+  for (std::size_t k = 0; k < n; ++k) {
+    // exp(-i pi k^2 / n) = exp(-2 pi i (k^2 mod 2n) / (2n))
+    std::uint64_t r = (std::uint64_t(k) * std::uint64_t(k)) % two_n;
+    long double cr, ci;
+    unit_root<long double>(std::size_t(r), std::size_t(two_n), cr, ci);
+    chr_[k] = T(cr);
+    chi_[k] = T(ci);
+    // filter: conj(chirp) at m and L - m
+    b[2 * k] = double(cr);
+    b[2 * k + 1] = -double(ci);
+    if (k > 0) {
+      b[2 * (L - k)] = double(cr);
+      b[2 * (L - k) + 1] = -double(ci);
+    }
+  }
+  // FFT of the filter in double precision (scalar baseline kernel), scaled by 1/L, stored in
+  // bit-reversed order because the convolution runs DIF forward -> pointwise -> DIT inverse.
+  auto dplan = FftPlan<double>::get(L);
+  std::vector<double> B(2 * L);
+  const auto& K = baseline_kernels_d();
+  std::vector<double> scratch(K.scratch_elems(dplan->buffer_len() + 1, 0));
+  K.cfft_rows(dplan->view(), b.data(), L, B.data(), L, 1, 1, 0, 1.0 / double(L), scratch.data());
+  fr_.resize(L);
+  fi_.resize(L);
+  const std::uint32_t* rev = dplan->view().bitrev;
+  for (std::size_t i = 0; i < L; ++i) {
+    fr_[i] = T(B[2 * rev[i]]);
+    fi_[i] = T(B[2 * rev[i] + 1]);
+  }
+  view_.bluestein = 1;
+  view_.L = L;
+  view_.chirp_re = chr_.data();
+  view_.chirp_im = chi_.data();
+  view_.filt_re = fr_.data();
+  view_.filt_im = fi_.data();
+  view_.inner = &inner_->view();
+}
+
+template <class T>
+std::shared_ptr<const RfftPlan<T>> RfftPlan<T>::get(std::size_t n) {
+  check_size(n, "FFT size");
+  return cached<RfftPlan<T>>(n);
+}
+
+template <class T>
+RfftPlan<T>::RfftPlan(std::size_t n) : n_(n), view_{} {
+  check_size(n, "FFT size");
+  view_.n = n;
+  if (n % 2 == 0) {
+    cplx_ = FftPlan<T>::get(n / 2);
+    postr_.resize(n / 2 + 1);
+    posti_.resize(n / 2 + 1);
+    for (std::size_t k = 0; k <= n / 2; ++k) unit_root<T>(k, n, postr_[k], posti_[k]);
+    view_.odd = 0;
+    view_.post_re = postr_.data();
+    view_.post_im = posti_.data();
+  } else {
+    cplx_ = FftPlan<T>::get(n);
+    view_.odd = 1;
+  }
+  view_.cplx = cplx_->view();
+}
+
+template class FftPlan<float>;
+template class FftPlan<double>;
+template class RfftPlan<float>;
+template class RfftPlan<double>;
+
+namespace {
+
+// Split n_rows into work units (single rows on the scalar path, groups of `lanes` rows
+// otherwise) and run fn(row_begin, row_end, scalar, scratch) on each thread's share.
+template <class T, class Fn>
+void run_rows(std::size_t n_rows, std::size_t buf_len, std::size_t frame_len, int n_threads,
+              Fn fn) {
+  const auto& K = kernels<T>();
+  const std::size_t W = std::size_t(K.lanes);
+  const bool scalar = n_rows * 2 < W;
+  const std::size_t unit = scalar ? 1 : W;
+  const std::size_t n_units = (n_rows + unit - 1) / unit;
+  const std::size_t scratch_n = K.scratch_elems(buf_len, frame_len);
+  parallel_for(n_units, n_threads, [&](std::size_t u0, std::size_t u1) {
+    std::vector<T> scratch(scratch_n);
+    std::size_t r0 = u0 * unit, r1 = std::min(n_rows, u1 * unit);
+    fn(r0, r1, scalar ? 1 : 0, scratch.data());
+  });
+}
+
+}  // namespace
+
+template <class T>
+void fft_rows(const std::complex<T>* in, std::size_t in_stride, std::complex<T>* out,
+              std::size_t out_stride, std::size_t n, std::size_t n_rows, bool inverse, T scale,
+              int n_threads) {
+  auto plan = FftPlan<T>::get(n);
+  const auto& K = kernels<T>();
+  run_rows<T>(n_rows, plan->buffer_len() + 1, 0, n_threads,
+              [&](std::size_t r0, std::size_t r1, int scalar, T* scratch) {
+                K.cfft_rows(plan->view(), reinterpret_cast<const T*>(in + r0 * in_stride),
+                            in_stride, reinterpret_cast<T*>(out + r0 * out_stride), out_stride,
+                            r1 - r0, scalar, inverse ? 1 : 0, scale, scratch);
+              });
+}
+
+template <class T>
+void rfft_rows(const T* in, std::size_t in_stride, std::complex<T>* out, std::size_t out_stride,
+               std::size_t n, std::size_t n_rows, T scale, int n_threads) {
+  auto plan = RfftPlan<T>::get(n);
+  const auto& K = kernels<T>();
+  run_rows<T>(n_rows, plan->buffer_len(), 0, n_threads,
+              [&](std::size_t r0, std::size_t r1, int scalar, T* scratch) {
+                K.rfft_rows(plan->view(), in + r0 * in_stride, in_stride,
+                            reinterpret_cast<T*>(out + r0 * out_stride), out_stride, r1 - r0,
+                            scalar, scale, scratch);
+              });
+}
+
+template <class T>
+void irfft_rows(const std::complex<T>* in, std::size_t in_stride, T* out, std::size_t out_stride,
+                std::size_t n, std::size_t n_rows, T scale, int n_threads) {
+  auto plan = RfftPlan<T>::get(n);
+  const auto& K = kernels<T>();
+  run_rows<T>(n_rows, plan->buffer_len(), 0, n_threads,
+              [&](std::size_t r0, std::size_t r1, int scalar, T* scratch) {
+                K.irfft_rows(plan->view(), reinterpret_cast<const T*>(in + r0 * in_stride),
+                             in_stride, out + r0 * out_stride, out_stride, r1 - r0, scalar, scale,
+                             scratch);
+              });
+}
+
+#define RAE_INST(T)                                                                          \
+  template void fft_rows<T>(const std::complex<T>*, std::size_t, std::complex<T>*,         \
+                            std::size_t, std::size_t, std::size_t, bool, T, int);          \
+  template void rfft_rows<T>(const T*, std::size_t, std::complex<T>*, std::size_t,         \
+                             std::size_t, std::size_t, T, int);                            \
+  template void irfft_rows<T>(const std::complex<T>*, std::size_t, T*, std::size_t,        \
+                              std::size_t, std::size_t, T, int);
+RAE_INST(float)
+RAE_INST(double)
+#undef RAE_INST
+
+}  // namespace rae

@@ -1,0 +1,55 @@
+// The kernel table: one per instruction-set level and floating-point type (see kernels_impl.hpp).
+#pragma once
+
+#include <cstddef>
+
+#include "rae/kernel_types.hpp"
+
+namespace rae {
+namespace kern {
+
+template <class T>
+struct KernelTable {
+  const char* name;
+  int lanes;  // SIMD lanes of T processed together (frames / rows per group)
+
+  // Elements of T of scratch space one thread needs for transforms whose largest FFT buffer
+  // (n for radix-2, L for Bluestein) is buf_len complex points and whose frames hold frame_len
+  // samples.
+  std::size_t (*scratch_elems)(std::size_t buf_len, std::size_t frame_len);
+
+  // The *_rows kernels transform rows [0, n_rows). With scalar != 0 each row is transformed on
+  // its own (best for a few long rows: the long butterfly loops vectorise by themselves);
+  // otherwise rows are processed `lanes` at a time, one row per SIMD lane. The caller picks the
+  // path from the whole batch so that results never depend on how rows are split over threads.
+  //
+  // out[r] = scale * FFT(in[r]) (complex interleaved; strides in complex elements);
+  // inverse != 0: unnormalised inverse transform.
+  void (*cfft_rows)(const CplxPlanView<T>& p, const T* in, std::size_t in_stride, T* out,
+                    std::size_t out_stride, std::size_t n_rows, int scalar, int inverse, T scale,
+                    T* scratch);
+  // out[r] = scale * rfft(in[r]) (n real -> n/2 + 1 complex; in stride in reals, out in complex).
+  void (*rfft_rows)(const RealPlanView<T>& p, const T* in, std::size_t in_stride, T* out,
+                    std::size_t out_stride, std::size_t n_rows, int scalar, T scale, T* scratch);
+  // out[r] = scale * (unnormalised inverse real DFT of the Hermitian half spectrum in[r]).
+  void (*irfft_rows)(const RealPlanView<T>& p, const T* in, std::size_t in_stride, T* out,
+                     std::size_t out_stride, std::size_t n_rows, int scalar, T scale, T* scratch);
+  // Frames [f_begin, f_end) of one clip (f_begin a multiple of lanes).
+  void (*frames)(const FrameJob<T>& job, std::size_t f_begin, std::size_t f_end, T* scratch);
+  // True when all n values are finite.
+  bool (*all_finite)(const T* x, std::size_t n);
+};
+
+const KernelTable<float>* kernels_baseline_f();
+const KernelTable<double>* kernels_baseline_d();
+#if defined(RAE_HAVE_AVX2_KERNELS)
+const KernelTable<float>* kernels_avx2_f();
+const KernelTable<double>* kernels_avx2_d();
+#endif
+#if defined(RAE_HAVE_AVX512_KERNELS)
+const KernelTable<float>* kernels_avx512_f();
+const KernelTable<double>* kernels_avx512_d();
+#endif
+
+}  // namespace kern
+}  // namespace rae

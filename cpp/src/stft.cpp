@@ -1,0 +1,176 @@
+#include "rae/stft.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <complex>
+#include <stdexcept>
+#include <vector>
+
+#include "dispatch_internal.hpp"
+#include "rae/fft.hpp"
+#include "rae/mel.hpp"
+#include "rae/parallel.hpp"
+
+namespace rae {
+
+PadMode parse_pad_mode(const std::string& name) {
+  if (name == "constant") return PadMode::constant;
+  if (name == "reflect") return PadMode::reflect;
+  if (name == "symmetric") return PadMode::symmetric;
+  if (name == "edge") return PadMode::edge;
+  if (name == "wrap") return PadMode::wrap;
+  throw std::invalid_argument("pad_mode: unknown padding mode '" + name +
+                              "' (supported: constant, reflect, symmetric, edge, wrap)");
+}
+
+long pad_index(long i, long len, PadMode mode) {
+  if (i >= 0 && i < len) return i;
+  switch (mode) {
+    case PadMode::constant:
+      return -1;
+    case PadMode::edge:
+      return i < 0 ? 0 : len - 1;
+    case PadMode::wrap: {
+      long j = i % len;
+      return j < 0 ? j + len : j;
+    }
+    case PadMode::symmetric: {
+      const long period = 2 * len;
+      long j = i % period;
+      if (j < 0) j += period;
+      return j < len ? j : period - 1 - j;
+    }
+    case PadMode::reflect: {
+      if (len == 1) return 0;
+      const long period = 2 * (len - 1);
+      long j = i % period;
+      if (j < 0) j += period;
+      return j < len ? j : period - j;
+    }
+  }
+  return -1;
+}
+
+std::size_t frame_count(std::size_t len, std::size_t frame_len, std::size_t hop,
+                        std::size_t pad) {
+  const std::size_t padded = len + 2 * pad;
+  if (hop == 0 || frame_len == 0 || padded < frame_len) return 0;
+  return 1 + (padded - frame_len) / hop;
+}
+
+template <class T>
+std::size_t frame_rows(const FrameSpec<T>& spec) {
+  switch (spec.mode) {
+    case kern::FM_MEL:
+      return spec.n_bands;
+    case kern::FM_AUTOCORR:
+    case kern::FM_AUTOCORR_DIRECT:
+      return spec.max_lag + 1;
+    default:
+      return spec.n_fft / 2 + 1;
+  }
+}
+
+bool autocorr_prefer_direct(std::size_t frame_len, std::size_t max_lag, std::size_t n_fft) {
+  // direct: ~ frame_len * (max_lag + 1) multiply-adds per frame; FFT route: a forward and an
+  // inverse complex FFT of n_fft / 2 points plus passes, ~ 6 n_fft log2(n_fft) flops.
+  double lg = std::log2(double(std::max<std::size_t>(n_fft, 2)));
+  double direct = double(frame_len) * double(max_lag + 1);
+  double fft = 3.0 * double(n_fft) * lg + 8.0 * double(n_fft);
+  return direct < fft;
+}
+
+template <class T>
+void frames_batch(const T* y, std::size_t n_clips, std::size_t len, std::size_t clip_stride,
+                  const FrameSpec<T>& spec, T* out, std::size_t out_clip_stride, int n_threads) {
+  if (spec.frame_len == 0 || spec.frame_len > spec.n_fft)
+    throw std::invalid_argument("frame_len must be in [1, n_fft]");
+  if (spec.hop == 0) throw std::invalid_argument("hop_length must be positive");
+  const std::size_t n_frames = frame_count(len, spec.frame_len, spec.hop, spec.pad);
+  if (n_frames == 0 || n_clips == 0) return;
+  auto plan = RfftPlan<T>::get(spec.n_fft);
+  const auto& K = kernels<T>();
+  const std::size_t W = std::size_t(K.lanes);
+
+  SparseBank<T> bank;
+  if (spec.mode == kern::FM_MEL) {
+    if (!spec.basis) throw std::invalid_argument("mel basis missing");
+    bank = sparsify<T, T>(spec.basis, spec.n_bands, spec.n_fft / 2 + 1);
+  }
+  const bool is_acf = spec.mode == kern::FM_AUTOCORR || spec.mode == kern::FM_AUTOCORR_DIRECT;
+  if (is_acf && spec.max_lag >= spec.frame_len)
+    throw std::invalid_argument("max_lag must be smaller than frame_length");
+  if (spec.mode == kern::FM_AUTOCORR && spec.n_fft < spec.frame_len + spec.max_lag)
+    throw std::invalid_argument("n_fft too small for the requested lags");
+
+  kern::FrameJob<T> proto{};
+  proto.plan = plan->view();
+  proto.hop = spec.hop;
+  proto.frame_len = spec.frame_len;
+  proto.n_frames = n_frames;
+  proto.window = spec.window;
+  proto.detrend = spec.detrend ? 1 : 0;
+  proto.mode = spec.mode;
+  proto.power_exp = spec.power_exp;
+  proto.scale = spec.scale;
+  proto.n_bands = std::uint32_t(bank.n_bands);
+  proto.band_lo = bank.lo.data();
+  proto.band_len = bank.len.data();
+  proto.band_off = bank.off.data();
+  proto.band_w = bank.w.data();
+  proto.max_lag = spec.max_lag;
+  proto.acf_norm = spec.acf_norm;
+  proto.out_ld = n_frames;
+
+  const bool need_copy = spec.pad > 0 || spec.pre_emphasis != T(0);
+  const std::size_t padded_len = len + 2 * spec.pad;
+  const std::size_t groups_per_clip = (n_frames + W - 1) / W;
+  const std::size_t n_tasks = n_clips * groups_per_clip;
+  const std::size_t scratch_n = K.scratch_elems(plan->buffer_len(), spec.frame_len);
+  const std::size_t cplx = spec.mode == kern::FM_COMPLEX ? 2 : 1;
+
+  parallel_for(n_tasks, n_threads, [&](std::size_t t0, std::size_t t1) {
+    std::vector<T> scratch(scratch_n);
+    std::vector<T> buf(need_copy ? padded_len : 0);
+    std::size_t t = t0;
+    while (t < t1) {
+      const std::size_t c = t / groups_per_clip;
+      const std::size_t g0 = t % groups_per_clip;
+      const std::size_t g1 = std::min(groups_per_clip, g0 + (t1 - t));
+      const T* clip = y + c * clip_stride;
+      const T* sig = clip;
+      if (need_copy) {
+        T* core = buf.data() + spec.pad;
+        if (spec.pre_emphasis != T(0)) {
+          const T a = spec.pre_emphasis;
+          core[0] = clip[0];
+          for (std::size_t i = 1; i < len; ++i) core[i] = clip[i] - a * clip[i - 1];
+        } else {
+          std::copy(clip, clip + len, core);
+        }
+        for (std::size_t i = 0; i < spec.pad; ++i) {
+          long left = pad_index(-long(spec.pad) + long(i), long(len), spec.pad_mode);
+          long right = pad_index(long(len + i), long(len), spec.pad_mode);
+          buf[i] = left < 0 ? T(0) : core[left];
+          buf[spec.pad + len + i] = right < 0 ? T(0) : core[right];
+        }
+        sig = buf.data();
+      }
+      kern::FrameJob<T> job = proto;
+      job.signal = sig;
+      job.out = out + c * out_clip_stride * cplx;
+      K.frames(job, g0 * W, std::min(n_frames, g1 * W), scratch.data());
+      t += g1 - g0;
+    }
+  });
+}
+
+#define RAE_INST(T)                                                                         \
+  template std::size_t frame_rows<T>(const FrameSpec<T>&);                                \
+  template void frames_batch<T>(const T*, std::size_t, std::size_t, std::size_t,          \
+                                const FrameSpec<T>&, T*, std::size_t, int);
+RAE_INST(float)
+RAE_INST(double)
+#undef RAE_INST
+
+}  // namespace rae

@@ -1,0 +1,74 @@
+"""The ``rae-fast`` command line.
+
+Each command group lives in its own module of this package and exposes
+``register(subparsers)``, which adds its sub-commands with ``set_defaults(func=...)``. Heavy
+imports (torch, onnxruntime, matplotlib) happen inside the command functions, so that
+``rae-fast --help`` stays fast and a missing optional extra only affects the commands that
+need it.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import logging
+import sys
+from typing import List, Optional
+
+from .. import __version__
+
+# Command groups, in the order of the pipeline.
+_GROUPS = [
+    "rae_fast.cli.data",        # inspect, preprocess, modify
+    "rae_fast.cli.autocorr",    # autocorrelogram
+    "rae_fast.cli.model",       # train, export-onnx, generate, reconstruct
+    "rae_fast.cli.evaluation",  # evaluate, predict, fuse, fuse-chunks, export, import
+    "rae_fast.cli.demo",        # demo
+]
+
+#: Exceptions that are the user's to fix: printed as one clear line, exit status 2.
+USER_ERRORS = (ValueError, TypeError, FileNotFoundError, FileExistsError, PermissionError,
+               IsADirectoryError, NotADirectoryError, ImportError, OSError)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="rae-fast",
+        description="Fast unsupervised representation learning from audio "
+                    "(auDeep-style recurrent autoencoders, spectrograms and autocorrelograms).",
+    )
+    parser.add_argument("--version", action="version", version=f"rae-fast {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log more detail")
+    parser.add_argument("--debug", action="store_true",
+                        help="show full tracebacks instead of one-line error messages")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    for name in _GROUPS:
+        if importlib.util.find_spec(name) is None:
+            continue
+        importlib.import_module(name).register(sub)
+    return parser
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    """Entry point of the ``rae-fast`` console script; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(levelname)s: %(message)s")
+    try:
+        status = args.func(args)
+    except KeyboardInterrupt:
+        print(f"rae-fast {args.command}: interrupted; no partial output was left behind",
+              file=sys.stderr)
+        return 130
+    except USER_ERRORS as exc:
+        if args.debug:
+            raise
+        print(f"rae-fast {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    return int(status or 0)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
