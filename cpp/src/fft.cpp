@@ -19,6 +19,33 @@ std::size_t next_pow2(std::size_t n) {
   return p;
 }
 
+std::vector<std::uint32_t> mixed_radices(std::size_t n) {
+  std::vector<std::uint32_t> r;
+  if (n < 2) return r;
+  while (n % 4 == 0) {
+    r.push_back(4);
+    n /= 4;
+  }
+  while (n % 2 == 0) {
+    r.push_back(2);
+    n /= 2;
+  }
+  for (std::uint32_t p = 3; p <= 31 && n > 1; p += 2) {
+    while (n % p == 0) {
+      r.push_back(p);
+      n /= p;
+    }
+  }
+  if (n != 1) r.clear();
+  return r;
+}
+
+const char* fft_algorithm(std::size_t n) {
+  if (is_pow2(n)) return "radix-2";
+  if (!mixed_radices(n).empty()) return "mixed-radix";
+  return "bluestein";
+}
+
 namespace {
 
 // exp(-2 pi i k / n) in extended precision, rounded once.
@@ -93,6 +120,53 @@ FftPlan<T>::FftPlan(std::size_t n) : n_(n), view_{} {
     view_.bitrev = bitrev_.data();
     view_.tw_re = twr_.data();
     view_.tw_im = twi_.data();
+    return;
+  }
+  st_radix_ = mixed_radices(n);
+  if (!st_radix_.empty()) {
+    // Stockham autosort stages
+    std::size_t n_cur = n, stride = 1;
+    for (std::uint32_t r : st_radix_) {
+      const std::size_t m = n_cur / r;
+      st_m_.push_back(m);
+      st_s_.push_back(stride);
+      st_tw_.push_back(mtwr_.size());
+      for (std::size_t p = 0; p < m; ++p)
+        for (std::size_t k = 1; k < r; ++k) {
+          T wr, wi;
+          unit_root<T>((p * k) % n_cur, n_cur, wr, wi);
+          mtwr_.push_back(wr);
+          mtwi_.push_back(wi);
+        }
+      st_rc_.push_back(rcos_.size());
+      if (r % 2 == 1) {
+        const std::size_t H = (r - 1) / 2;
+        for (std::size_t j = 1; j <= H; ++j)
+          for (std::size_t k = 1; k <= H; ++k) {
+            T c, sn;
+            unit_root<T>((j * k) % r, r, c, sn);  // exp(-2 pi i jk / r) = cos - i sin
+            rcos_.push_back(c);
+            rsin_.push_back(-sn);
+          }
+      }
+      n_cur = m;
+      stride *= r;
+    }
+    if (rcos_.empty()) {  // keep the pointers valid
+      rcos_.push_back(T(0));
+      rsin_.push_back(T(0));
+    }
+    view_.mixed = 1;
+    view_.n_stages = std::uint32_t(st_radix_.size());
+    view_.st_radix = st_radix_.data();
+    view_.st_m = st_m_.data();
+    view_.st_s = st_s_.data();
+    view_.st_tw = st_tw_.data();
+    view_.st_rc = st_rc_.data();
+    view_.mtw_re = mtwr_.data();
+    view_.mtw_im = mtwi_.data();
+    view_.rcos = rcos_.data();
+    view_.rsin = rsin_.data();
     return;
   }
   // Bluestein

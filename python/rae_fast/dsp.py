@@ -263,7 +263,7 @@ def get_window(window: Union[str, tuple, np.ndarray] = "hann", Nx: int = 2048, f
         ``"boxcar"`` (aliases ``"rectangular"``, ``"rect"``, ``"ones"``), a 1-tuple such as
         ``("hann",)``, or an array of ``Nx`` values (returned as given).
     Nx : int
-        Number of points (>= 0).
+        Number of points (>= 1, as in scipy).
     fftbins : bool
         True (default): periodic ("DFT-even") window for spectral analysis; False: symmetric.
     dtype : float32 (default) or float64
@@ -277,7 +277,7 @@ def get_window(window: Union[str, tuple, np.ndarray] = "hann", Nx: int = 2048, f
     >>> rae_fast.get_window("hann", 4)
     array([0. , 0.5, 1. , 0.5], dtype=float32)
     """
-    Nx = check_int(Nx, "Nx", 0, MAX_FFT_SIZE)
+    Nx = check_int(Nx, "Nx", 1, MAX_FFT_SIZE)
     dt = check_dtype_arg(dtype) or np.dtype(np.float32)
     if isinstance(window, tuple):
         if len(window) != 1:

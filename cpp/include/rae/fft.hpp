@@ -1,8 +1,10 @@
 // FFT plans and batched transforms.
 //
 // Complex transforms of any size n >= 1: powers of two use an iterative radix-2 Cooley-Tukey
-// algorithm (radix-4 passes) with a precomputed bit-reversal permutation and twiddle table; other
-// sizes use Bluestein's algorithm on a power-of-two plan of size L >= 2n - 1. Real transforms
+// algorithm (radix-4 passes) with a precomputed bit-reversal permutation and twiddle table;
+// sizes whose prime factors are all <= 31 (e.g. auDeep's 3528-sample windows) use a mixed-radix
+// Stockham autosort FFT (radix 4, 2, 3, 5, 7 and generic odd primes); all other sizes use
+// Bluestein's algorithm on a power-of-two plan of size L >= 2n - 1. Real transforms
 // of even size go through a complex transform of half the size; odd sizes through a complex
 // transform of the full size. Plans are immutable, cached per size, and shared between threads.
 #pragma once
@@ -22,6 +24,11 @@ constexpr std::size_t kMaxFftSize = std::size_t(1) << 27;
 
 bool is_pow2(std::size_t n);
 std::size_t next_pow2(std::size_t n);
+// Radices of the mixed-radix factorisation of n (4s first, then 2, then odd primes <= 31 in
+// increasing order), or an empty vector when n has a larger prime factor.
+std::vector<std::uint32_t> mixed_radices(std::size_t n);
+// The algorithm a complex plan of size n uses: "radix-2", "mixed-radix" or "bluestein".
+const char* fft_algorithm(std::size_t n);
 
 template <class T>
 class FftPlan {
@@ -36,6 +43,9 @@ class FftPlan {
 
   std::size_t size() const { return n_; }
   bool bluestein() const { return view_.bluestein != 0; }
+  bool mixed_radix() const { return view_.mixed != 0; }
+  // The radices of a mixed-radix plan (empty otherwise).
+  const std::vector<std::uint32_t>& radices() const { return st_radix_; }
   // Complex points of work buffer a transform needs (n, or L for Bluestein).
   std::size_t buffer_len() const { return bluestein() ? std::size_t(view_.L) : n_; }
   const kern::CplxPlanView<T>& view() const { return view_; }
@@ -44,6 +54,9 @@ class FftPlan {
   std::size_t n_;
   std::vector<std::uint32_t> bitrev_;
   std::vector<T> twr_, twi_, chr_, chi_, fr_, fi_;
+  std::vector<std::uint32_t> st_radix_;
+  std::vector<std::uint64_t> st_m_, st_s_, st_tw_, st_rc_;
+  std::vector<T> mtwr_, mtwi_, rcos_, rsin_;
   std::shared_ptr<const FftPlan> inner_;
   kern::CplxPlanView<T> view_;
 };

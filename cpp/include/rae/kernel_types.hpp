@@ -29,6 +29,22 @@ struct CplxPlanView {
   const T* filt_re;
   const T* filt_im;
   const CplxPlanView<T>* inner;
+  // Mixed radix (n = product of radices 4, 2 and odd primes <= 31): Stockham autosort stages,
+  // natural order in and out. Stage i has radix st_radix[i], m = n_cur / radix, stride st_s[i],
+  // twiddles W_{n_cur}^{p k} (p < m, 1 <= k < radix) at mtw_*[st_tw[i] + p (radix - 1) + k - 1],
+  // and for odd radices r the constants cos/sin(2 pi j k / r) (1 <= j, k <= (r-1)/2) at
+  // rcos/rsin[st_rc[i] + (j - 1) (r - 1) / 2 + k - 1].
+  int mixed;
+  std::uint32_t n_stages;
+  const std::uint32_t* st_radix;
+  const std::uint64_t* st_m;
+  const std::uint64_t* st_s;
+  const std::uint64_t* st_tw;
+  const std::uint64_t* st_rc;
+  const T* mtw_re;
+  const T* mtw_im;
+  const T* rcos;
+  const T* rsin;
 };
 
 // A real FFT of size n. Even n: a complex FFT of n/2 plus a post-processing pass with the

@@ -349,10 +349,113 @@ void dif_pow2(V* __restrict re, V* __restrict im, size_t n, const T* __restrict 
   }
 }
 
+// ------------------------------------------------------------------ mixed radix (Stockham)
+
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"  // radix known only at run time for R = 0
+// One radix-R stage of the Stockham decimation-in-frequency autosort FFT:
+//   y[q + s (R p + k)] = W^{p k} * sum_j x[q + s (p + j m)] e^{-2 pi i j k / R}
+// for p < m, q < s, k < R. R = 0 means an odd prime radix known at run time (<= 31).
+template <class V, class T, int R>
+void stockham_stage(const V* __restrict xr, const V* __restrict xi, V* __restrict yr,
+                    V* __restrict yi, size_t r_rt, size_t m, size_t s, const T* __restrict twr,
+                    const T* __restrict twi, const T* __restrict rc, const T* __restrict rs) {
+  constexpr size_t kMax = R ? (R < 2 ? 2 : R) : 31;
+  const size_t r = R ? size_t(R) : r_rt;
+  const size_t H = (r - 1) / 2;
+  for (size_t p = 0; p < m; ++p) {
+    const T* wr = twr + p * (r - 1);
+    const T* wi = twi + p * (r - 1);
+    for (size_t q = 0; q < s; ++q) {
+      V ar[kMax], ai[kMax], br[kMax], bi[kMax];
+      const V* pr = xr + q + s * p;
+      const V* pi = xi + q + s * p;
+      const size_t sm = s * m;
+      for (size_t j = 0; j < r; ++j) {
+        ar[j] = pr[j * sm];
+        ai[j] = pi[j * sm];
+      }
+      if constexpr (R == 2) {
+        br[0] = ar[0] + ar[1]; bi[0] = ai[0] + ai[1];
+        br[1] = ar[0] - ar[1]; bi[1] = ai[0] - ai[1];
+      } else if constexpr (R == 4) {
+        V t0r = ar[0] + ar[2], t0i = ai[0] + ai[2], t1r = ar[0] - ar[2], t1i = ai[0] - ai[2];
+        V t2r = ar[1] + ar[3], t2i = ai[1] + ai[3], t3r = ar[1] - ar[3], t3i = ai[1] - ai[3];
+        br[0] = t0r + t2r; bi[0] = t0i + t2i;
+        br[2] = t0r - t2r; bi[2] = t0i - t2i;
+        // t1 -+ i t3
+        br[1] = t1r + t3i; bi[1] = t1i - t3r;
+        br[3] = t1r - t3i; bi[3] = t1i + t3r;
+      } else {
+        // odd prime: pairs j, r - j
+        V sr[kMax / 2 + 1], si[kMax / 2 + 1], dr[kMax / 2 + 1], di[kMax / 2 + 1];
+        V b0r = ar[0], b0i = ai[0];
+        for (size_t j = 1; j <= H; ++j) {
+          sr[j] = ar[j] + ar[r - j]; si[j] = ai[j] + ai[r - j];
+          dr[j] = ar[j] - ar[r - j]; di[j] = ai[j] - ai[r - j];
+          b0r += sr[j]; b0i += si[j];
+        }
+        br[0] = b0r; bi[0] = b0i;
+        for (size_t k = 1; k <= H; ++k) {
+          V Ar = ar[0], Ai = ai[0], Br = vbroadcast<V, T>(T(0)), Bi = Br;
+          for (size_t j = 1; j <= H; ++j) {
+            const T c = rc[(j - 1) * H + (k - 1)], sn = rs[(j - 1) * H + (k - 1)];
+            Ar += sr[j] * c; Ai += si[j] * c;
+            Br += dr[j] * sn; Bi += di[j] * sn;
+          }
+          // b_k = A - i B, b_{r-k} = A + i B
+          br[k] = Ar + Bi; bi[k] = Ai - Br;
+          br[r - k] = Ar - Bi; bi[r - k] = Ai + Br;
+        }
+      }
+      V* qr = yr + q + s * r * p;
+      V* qi = yi + q + s * r * p;
+      qr[0] = br[0];
+      qi[0] = bi[0];
+      for (size_t k = 1; k < r; ++k) {
+        const T c = wr[k - 1], sn = wi[k - 1];
+        qr[k * s] = br[k] * c - bi[k] * sn;
+        qi[k * s] = br[k] * sn + bi[k] * c;
+      }
+    }
+  }
+}
+
+#pragma GCC diagnostic pop
+
+// Mixed-radix FFT of re/im (natural order in and out); wre/wim: work buffers of n vectors.
+template <class V, class T>
+void stockham(const CplxPlanView<T>& p, V* re, V* im, V* wre, V* wim) {
+  V *xr = re, *xi = im, *yr = wre, *yi = wim;
+  for (size_t i = 0; i < p.n_stages; ++i) {
+    const size_t r = p.st_radix[i], m = p.st_m[i], s = p.st_s[i];
+    const T* twr = p.mtw_re + p.st_tw[i];
+    const T* twi = p.mtw_im + p.st_tw[i];
+    const T* rc = p.rcos + p.st_rc[i];
+    const T* rs = p.rsin + p.st_rc[i];
+    switch (r) {
+      case 2: stockham_stage<V, T, 2>(xr, xi, yr, yi, r, m, s, twr, twi, rc, rs); break;
+      case 3: stockham_stage<V, T, 3>(xr, xi, yr, yi, r, m, s, twr, twi, rc, rs); break;
+      case 4: stockham_stage<V, T, 4>(xr, xi, yr, yi, r, m, s, twr, twi, rc, rs); break;
+      case 5: stockham_stage<V, T, 5>(xr, xi, yr, yi, r, m, s, twr, twi, rc, rs); break;
+      case 7: stockham_stage<V, T, 7>(xr, xi, yr, yi, r, m, s, twr, twi, rc, rs); break;
+      default: stockham_stage<V, T, 0>(xr, xi, yr, yi, r, m, s, twr, twi, rc, rs); break;
+    }
+    V* t = xr; xr = yr; yr = t;
+    t = xi; xi = yi; yi = t;
+  }
+  if (xr != re) {
+    for (size_t k = 0; k < p.n; ++k) {
+      re[k] = xr[k];
+      im[k] = xi[k];
+    }
+  }
+}
+
 // Where input element k must be placed before cfft_exec.
 template <class T>
 inline size_t place_index(const CplxPlanView<T>& p, size_t k) {
-  return p.bluestein ? k : p.bitrev[k];
+  return (p.bluestein || p.mixed) ? k : p.bitrev[k];
 }
 
 // Capacity (in vectors) that re/im need for cfft_exec with plan p.
@@ -362,9 +465,13 @@ inline size_t buffer_len(const CplxPlanView<T>& p) {
 }
 
 // Forward complex FFT of the data placed with place_index; output in natural order in
-// re/im[0, n). Inverse transform: pass (im, re).
+// re/im[0, n). Inverse transform: pass (im, re). wre/wim: work buffers (mixed radix).
 template <class V, class T>
-void cfft_exec(const CplxPlanView<T>& p, V* re, V* im) {
+void cfft_exec(const CplxPlanView<T>& p, V* re, V* im, V* wre, V* wim) {
+  if (p.mixed) {
+    stockham<V, T>(p, re, im, wre, wim);
+    return;
+  }
   if (!p.bluestein) {
     dit_pow2<V, T>(re, im, p.n, p.tw_re, p.tw_im);
     return;
@@ -556,7 +663,7 @@ void load_real_frames(const RealPlanView<T>& p, const T* const* src, size_t len,
   const CplxPlanView<T>& c = p.cplx;
   const V zero = vbroadcast<V, T>(T(0));
   if (!p.odd) {
-    const bool bl = c.bluestein != 0, w = window != nullptr;
+    const bool bl = (c.bluestein || c.mixed), w = window != nullptr;
 #define RAE_LOAD(D, WI, B) load_real_frames_even<V, T, D, WI, B>(p, src, len, window, mean, re, im)
     if (detrend) {
       if (w) { if (bl) RAE_LOAD(true, true, true); else RAE_LOAD(true, true, false); }
@@ -585,20 +692,21 @@ void load_real_frames(const RealPlanView<T>& p, const T* const* src, size_t len,
 
 // Real forward transform of the loaded buffers: X[0..n/2] in re/im (natural order).
 template <class V, class T>
-inline void real_forward(const RealPlanView<T>& p, V* re, V* im) {
-  cfft_exec<V, T>(p.cplx, re, im);
+inline void real_forward(const RealPlanView<T>& p, V* re, V* im, V* wre, V* wim) {
+  cfft_exec<V, T>(p.cplx, re, im, wre, wim);
   if (!p.odd) real_post<V, T>(re, im, p.n / 2, p.post_re, p.post_im);
 }
 
 // Inverse real transform: X[0..n/2] provided by get(k, xr, xi) -> x[0, n) via sink(t, v),
 // unnormalised (sum over the full Hermitian spectrum) times scale. zr/zi: work buffers.
 template <class V, class T, class Get, class Sink>
-void real_inverse(const RealPlanView<T>& p, Get get, T scale, V* zr, V* zi, Sink&& sink) {
+void real_inverse(const RealPlanView<T>& p, Get get, T scale, V* zr, V* zi, V* wre, V* wim,
+                  Sink&& sink) {
   const CplxPlanView<T>& c = p.cplx;
   if (!p.odd) {
     const size_t M = p.n / 2;
     real_pre<V, T>(c, M, p.post_re, p.post_im, get, zr, zi);
-    cfft_exec<V, T>(c, zi, zr);  // inverse
+    cfft_exec<V, T>(c, zi, zr, wim, wre);  // inverse
     const T s2 = T(2) * scale;
     for (size_t m = 0; m < M; ++m) {
       sink(2 * m, zr[m] * s2);
@@ -619,7 +727,7 @@ void real_inverse(const RealPlanView<T>& p, Get get, T scale, V* zr, V* zi, Sink
         zi[d2] = -xi;
       }
     }
-    cfft_exec<V, T>(c, zi, zr);
+    cfft_exec<V, T>(c, zi, zr, wim, wre);
     for (size_t t = 0; t < n; ++t) sink(t, zr[t] * scale);
   }
 }
@@ -631,8 +739,8 @@ inline size_t round_up(size_t x, size_t a) { return (x + a - 1) / a * a; }
 template <class V, class T>
 size_t scratch_elems_impl(size_t buf_len, size_t frame_len) {
   constexpr size_t W = lanes_of<V, T>();
-  // 4 complex-split buffers of buf_len + 1 vectors, one real frame buffer, alignment slack
-  size_t vecs = 4 * (buf_len + 2) + frame_len + 8;
+  // 6 complex-split buffers of buf_len + 2 vectors, one real frame buffer, alignment slack
+  size_t vecs = 6 * (buf_len + 2) + frame_len + 8;
   return vecs * W + 64;
 }
 
@@ -642,6 +750,8 @@ struct Scratch {
   V* im;
   V* re2;
   V* im2;
+  V* wre;   // work buffers for mixed-radix transforms
+  V* wim;
   V* frame;
 };
 
@@ -657,11 +767,11 @@ Scratch<V, T> carve(T* scratch, size_t buf_len) {
   s.im = base + b;
   s.re2 = base + 2 * b;
   s.im2 = base + 3 * b;
-  s.frame = base + 4 * b;
+  s.wre = base + 4 * b;
+  s.wim = base + 5 * b;
+  s.frame = base + 6 * b;
   return s;
 }
-
-// ------------------------------------------------------------------ batch rows
 
 // Gather complex elements [0, n) of W rows (row l at rows[l], interleaved re/im) into lane
 // vectors: sink(k, re, im) with lane l holding element k of row l.
@@ -769,7 +879,8 @@ void cfft_rows_impl(const CplxPlanView<T>& p, const T* in, size_t in_stride, T* 
       s.re[d] = vr;
       s.im[d] = vi;
     });
-    if (inverse) cfft_exec<V, T>(p, s.im, s.re); else cfft_exec<V, T>(p, s.re, s.im);
+    if (inverse) cfft_exec<V, T>(p, s.im, s.re, s.wim, s.wre);
+    else cfft_exec<V, T>(p, s.re, s.im, s.wre, s.wim);
     scatter_complex_rows<V, T>(s.re, s.im, n, scale, dst, nv);
   }
 }
@@ -789,7 +900,7 @@ void rfft_rows_impl(const RealPlanView<T>& p, const T* in, size_t in_stride, T* 
       dst[l] = out + 2 * out_stride * (r0 + (l < nv ? l : 0));
     }
     load_real_frames<V, T>(p, src, p.n, nullptr, 0, s.re, s.im);
-    real_forward<V, T>(p, s.re, s.im);
+    real_forward<V, T>(p, s.re, s.im, s.wre, s.wim);
     scatter_complex_rows<V, T>(s.re, s.im, nb, scale, dst, nv);
   }
 }
@@ -816,7 +927,7 @@ void irfft_rows_impl(const RealPlanView<T>& p, const T* in, size_t in_stride, T*
       s.im[k] = vi;
     });
     auto get = [&](size_t k, V& xr, V& xi) { xr = s.re[k]; xi = s.im[k]; };
-    real_inverse<V, T>(p, get, scale, s.re2, s.im2, [&](size_t t, V v) { x[t] = v; });
+    real_inverse<V, T>(p, get, scale, s.re2, s.im2, s.wre, s.wim, [&](size_t t, V v) { x[t] = v; });
     scatter_real_rows<V, T>(x, p.n, dst, nv);
   }
 }
@@ -871,7 +982,7 @@ void frames_impl(const FrameJob<T>& job, size_t f_begin, size_t f_end, T* scratc
     }
 
     load_real_frames<V, T>(p, src, len, job.window, job.detrend, s.re, s.im);
-    real_forward<V, T>(p, s.re, s.im);
+    real_forward<V, T>(p, s.re, s.im, s.wre, s.wim);
 
     if (job.mode == FM_COMPLEX) {
       for (size_t k = 0; k < nb; ++k) {
@@ -893,7 +1004,7 @@ void frames_impl(const FrameJob<T>& job, size_t f_begin, size_t f_end, T* scratc
       // r[t] for t <= max_lag; collect into the frame buffer first (normalisation needs r[0])
       V* r = s.frame;
       const size_t need = job.max_lag + 1;
-      real_inverse<V, T>(p, get, T(1) / T(p.n), s.re2, s.im2, [&](size_t t, V v) {
+      real_inverse<V, T>(p, get, T(1) / T(p.n), s.re2, s.im2, s.wre, s.wim, [&](size_t t, V v) {
         if (t < need) r[t] = v;
       });
       V inv0 = zero;
