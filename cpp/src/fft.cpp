@@ -7,6 +7,7 @@
 #include <string>
 
 #include "dispatch_internal.hpp"
+#include "scratch.hpp"
 #include "rae/parallel.hpp"
 
 namespace rae {
@@ -259,9 +260,9 @@ void run_rows(std::size_t n_rows, std::size_t buf_len, std::size_t frame_len, in
   const std::size_t n_units = (n_rows + unit - 1) / unit;
   const std::size_t scratch_n = K.scratch_elems(buf_len, frame_len);
   parallel_for(n_units, n_threads, [&](std::size_t u0, std::size_t u1) {
-    std::vector<T> scratch(scratch_n);
+    T* scratch = thread_scratch<T>(scratch_n);
     std::size_t r0 = u0 * unit, r1 = std::min(n_rows, u1 * unit);
-    fn(r0, r1, scalar ? 1 : 0, scratch.data());
+    fn(r0, r1, scalar ? 1 : 0, scratch);
   });
 }
 

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "dispatch_internal.hpp"
+#include "scratch.hpp"
 #include "rae/fft.hpp"
 #include "rae/mel.hpp"
 #include "rae/parallel.hpp"
@@ -130,7 +131,7 @@ void frames_batch(const T* y, std::size_t n_clips, std::size_t len, std::size_t 
   const std::size_t cplx = spec.mode == kern::FM_COMPLEX ? 2 : 1;
 
   parallel_for(n_tasks, n_threads, [&](std::size_t t0, std::size_t t1) {
-    std::vector<T> scratch(scratch_n);
+    T* scratch = thread_scratch<T>(scratch_n);
     std::vector<T> buf(need_copy ? padded_len : 0);
     std::size_t t = t0;
     while (t < t1) {
@@ -159,7 +160,7 @@ void frames_batch(const T* y, std::size_t n_clips, std::size_t len, std::size_t 
       kern::FrameJob<T> job = proto;
       job.signal = sig;
       job.out = out + c * out_clip_stride * cplx;
-      K.frames(job, g0 * W, std::min(n_frames, g1 * W), scratch.data());
+      K.frames(job, g0 * W, std::min(n_frames, g1 * W), scratch);
       t += g1 - g0;
     }
   });

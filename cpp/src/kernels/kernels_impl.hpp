@@ -780,15 +780,23 @@ inline void gather_complex_rows(const T* const* rows, size_t n, Sink&& sink) {
   constexpr size_t W = lanes_of<V, T>();
   size_t k0 = 0;
   if constexpr (W > 1) {
-    V br[W], bi[W];
+    // the inverse of scatter_complex_rows: transposing the rows' two vectors of interleaved
+    // complex values gives re_u, im_u in alternation
+    V a[W], b[W];
     for (; k0 + W <= n; k0 += W) {
+#pragma GCC unroll 16
       for (size_t l = 0; l < W; ++l) {
         const T* p = rows[l] + 2 * k0;
-        unzip<V, T>(vload<V, T>(p), vload<V, T>(p + W), br[l], bi[l]);
+        a[l] = vload<V, T>(p);
+        b[l] = vload<V, T>(p + W);
       }
-      transpose<V, T>(br);
-      transpose<V, T>(bi);
-      for (size_t u = 0; u < W; ++u) sink(k0 + u, br[u], bi[u]);
+      transpose<V, T>(a);
+      transpose<V, T>(b);
+#pragma GCC unroll 16
+      for (size_t u = 0; u < W / 2; ++u) {
+        sink(k0 + u, a[2 * u], a[2 * u + 1]);
+        sink(k0 + W / 2 + u, b[2 * u], b[2 * u + 1]);
+      }
     }
   }
   for (; k0 < n; ++k0) {
@@ -813,22 +821,26 @@ inline void scatter_complex_rows(const V* re, const V* im, size_t n, T scale, T*
       row[2 * k + 1] = im[k] * scale;
     }
   } else {
-    V br[W], bi[W];
+    // Rows of the W x 2W block [re(k0) im(k0) re(k0+1) im(k0+1) ...] (one row per lane) are the
+    // interleaved complex outputs: two W x W transposes of the vectors taken in the order
+    // re_u, im_u produce them directly, without a separate zip.
+    V a[W], b[W];
     size_t k0 = 0;
     for (; k0 + W <= n; k0 += W) {
 #pragma GCC unroll 16
-      for (size_t u = 0; u < W; ++u) {
-        br[u] = re[k0 + u] * scale;
-        bi[u] = im[k0 + u] * scale;
+      for (size_t u = 0; u < W / 2; ++u) {
+        a[2 * u] = re[k0 + u] * scale;
+        a[2 * u + 1] = im[k0 + u] * scale;
+        b[2 * u] = re[k0 + W / 2 + u] * scale;
+        b[2 * u + 1] = im[k0 + W / 2 + u] * scale;
       }
-      transpose<V, T>(br);
-      transpose<V, T>(bi);
+      transpose<V, T>(a);
+      transpose<V, T>(b);
+#pragma GCC unroll 16
       for (size_t l = 0; l < nv; ++l) {
-        V lo, hi;
-        zip<V, T>(br[l], bi[l], lo, hi);
         T* row = rows[l] + 2 * k0;
-        vstore<V, T>(row, lo);
-        vstore<V, T>(row + W, hi);
+        vstore<V, T>(row, a[l]);
+        vstore<V, T>(row + W, b[l]);
       }
     }
     for (; k0 < n; ++k0) {  // tail (e.g. the Nyquist bin)
