@@ -36,6 +36,8 @@ function(rae_add_simd_kernels target kernel_dir)
       target_compile_definitions(${target} PRIVATE RAE_HAVE_AVX512_KERNELS=1)
     endif()
   endif()
-  # opt-in only (RAE_NATIVE=ON), never in the default build:
-  if(RAE_NATIVE AND NOT MSVC) target_compile_options(${target} PRIVATE -march=native) endif()
+  if(NOT MSVC)
+    # opt-in only (-DRAE_NATIVE=ON), never in the default build:
+    target_compile_options(${target} PRIVATE $<$<BOOL:${RAE_NATIVE}>:-march=native>)
+  endif()
 endfunction()
