@@ -1,0 +1,483 @@
+"""Tests of rae_fast.audio: reading, channels, fixed length, chunks, features, preprocess()."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import soundfile as sf
+from scipy import signal
+
+import rae_fast
+from rae_fast import audio
+from rae_fast.audio import (AudioError, FeatureSettings, audio_info, chunk_frames,
+                            compute_features, extract_features, fix_length, fuse_channels,
+                            load_audio, preprocess, read_audio, resample)
+from rae_fast.dataset import DataSetWriter, load
+
+
+# ------------------------------------------------------------------ reference (auDeep)
+
+def audeep_reference(samples, fs, ww, wo, mel, clip_below, clip_above, fixed, center,
+                     chunk_len, chunk_count, mode="mean"):
+    """auDeep's preprocessing written out in float64 numpy/scipy, steps 0-7.
+
+    ``samples``: (n, channels) as soundfile returns them. Returns (n_chunks, time, freq).
+    """
+    x = np.asarray(samples, np.float64)
+    if fixed is not None:
+        L, n = int(fixed * fs), x.shape[0]
+        if n > L:
+            off = (n - L) // 2 if center else 0
+            x = x[off:off + L]
+        else:
+            a = (L - n) // 2 if center else 0
+            x = np.pad(x, ((a, L - n - a), (0, 0)))
+    if x.shape[1] == 1:
+        x = x[:, 0]
+    else:
+        x = {"mean": x.mean(axis=1), "left": x[:, 0], "right": x[:, 1],
+             "diff": x[:, 0] - x[:, 1]}[mode]
+    x = np.concatenate([x[:1], x[1:] - 0.95 * x[:-1]])
+    win, ov = int(fs * ww), int(fs * wo)
+    if fixed is not None:
+        expected = int((fixed - wo) / (ww - wo))
+        actual = (x.shape[0] - ov) // (win - ov)
+        ov += -1 if actual > expected else (1 if actual < expected else 0)
+    step = win - ov
+    _, _, S = signal.spectrogram(x, fs=fs, window=signal.get_window("hann", win, fftbins=True),
+                                 noverlap=ov, mode="magnitude")
+    S = S ** 2 / win
+    if mel:
+        top = 2595 * np.log10(1 + (fs / 2) / 700)
+        hz = 700 * (10 ** (np.linspace(0, top, mel + 2) / 2595) - 1)
+        edges = np.floor((win + 1) * hz / fs)
+        W = np.zeros((mel, win // 2 + 1))
+        for m in range(1, mel + 1):
+            lo, c, hi = int(edges[m - 1]), int(edges[m]), int(edges[m + 1])
+            for k in range(lo, c):
+                W[m - 1, k] = (k - edges[m - 1]) / (edges[m] - edges[m - 1])
+            for k in range(c, hi):
+                W[m - 1, k] = (edges[m + 1] - k) / (edges[m + 1] - edges[m])
+        S = W @ S
+    eps = S[S > 0].min()
+    S = np.where(S > eps, S, eps)
+    S = 10 * np.log10(S / S.max())
+    if clip_below is not None:
+        S = np.maximum(S, clip_below)
+    if clip_above is not None:
+        S = np.minimum(S, clip_above)
+    if chunk_len is not None:
+        cw = int(fs * chunk_len) // step
+        chunks = [S[:, i * cw:(i + 1) * cw] for i in range(chunk_count)]
+    else:
+        chunks = [S]
+    out = []
+    for c in chunks:
+        c = c - c.mean()
+        lo, hi = c.min(), c.max()
+        out.append(2 * (c - lo) / (hi - lo) - 1 if abs(hi - lo) > 1e-4 else c - lo)
+    return np.stack([c.T for c in out])
+
+
+# ----------------------------------------------------------------------------- reading
+
+@pytest.mark.parametrize("suffix, subtype, channels, tol", [
+    (".wav", "FLOAT", 1, 0.0), (".wav", "PCM_16", 2, 1 / 32768), (".flac", None, 2, 1 / 32768),
+    (".aiff", "PCM_24", 1, 1 / 2 ** 23), (".ogg", None, 1, None)])
+def test_read_audio_formats(tmp_path, suffix, subtype, channels, tol):
+    rng = np.random.default_rng(0)
+    y = (0.3 * rng.standard_normal((8000, channels))).clip(-1, 1).astype(np.float32)
+    path = tmp_path / f"x{suffix}"
+    sf.write(str(path), y, 8000, subtype=subtype)
+    out, sr = read_audio(path)
+    assert sr == 8000 and out.dtype == np.float32 and out.shape == (channels, 8000)
+    if tol is not None:
+        np.testing.assert_allclose(out, y.T, atol=tol)
+    else:  # lossy Vorbis: same length, similar energy
+        assert abs(np.std(out) - np.std(y)) < 0.05
+    info = audio_info(path)
+    assert (info.sr, info.frames, info.channels) == (8000, 8000, channels)
+    assert info.duration == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("suffix, subtypes", [
+    (".wav", ["PCM_U8", "PCM_16", "PCM_24", "PCM_32", "FLOAT", "DOUBLE", "ULAW", "ALAW",
+              "IMA_ADPCM"]),
+    (".flac", ["PCM_S8", "PCM_16", "PCM_24"]), (".ogg", ["VORBIS"]), (".aiff", ["PCM_16"])])
+def test_audio_info_agrees_with_libsndfile(tmp_path, suffix, subtypes):
+    """The direct WAV / FLAC / Ogg header readers give what soundfile.info gives."""
+    rng = np.random.default_rng(2)
+    for subtype in subtypes:
+        for ch in (1, 2, 3):
+            for n in (1, 999, 12345):
+                path = tmp_path / f"h_{subtype}_{ch}_{n}{suffix}"
+                try:
+                    sf.write(str(path), rng.uniform(-0.5, 0.5, (n, ch)).astype(np.float32),
+                             22050, subtype=subtype)
+                    ref = sf.info(str(path))
+                except (sf.LibsndfileError, RuntimeError, ValueError):
+                    continue  # a combination libsndfile itself cannot write / read
+                got = audio_info(path)
+                assert (got.sr, got.frames, got.channels, got.format, got.subtype) == (
+                    ref.samplerate, ref.frames, ref.channels, ref.format, ref.subtype)
+
+
+def test_audio_info_on_esc10_agrees_with_libsndfile(esc10_path):
+    for path in sorted(esc10_path.glob("*/*.ogg")):
+        ref, got = sf.info(str(path)), audio_info(path)
+        assert (got.sr, got.frames, got.channels, got.format, got.subtype) == (
+            ref.samplerate, ref.frames, ref.channels, ref.format, ref.subtype)
+
+
+def _truncate(path, keep):
+    data = path.read_bytes()
+    path.write_bytes(data[:int(len(data) * keep)])
+
+
+@pytest.mark.parametrize("case", ["text", "empty", "zero_frames", "missing", "directory",
+                                  "trunc_wav", "trunc_ogg", "trunc_flac", "nan", "riff_header"])
+def test_bad_files_raise_errors_naming_the_file(tmp_path, write_audio, case):
+    path = tmp_path / f"bad_{case}.wav"
+    if case == "text":
+        path.write_text("this is not audio\n" * 20)
+    elif case == "empty":
+        path.write_bytes(b"")
+    elif case == "zero_frames":
+        sf.write(str(path), np.zeros((0, 1), np.float32), 16000)
+    elif case == "directory":
+        path.mkdir()
+    elif case == "trunc_wav":
+        write_audio(path, duration=1.0)
+        _truncate(path, 0.5)
+    elif case == "trunc_ogg":
+        path = write_audio(tmp_path / "bad_trunc.ogg", duration=2.0)
+        _truncate(path, 0.6)
+    elif case == "trunc_flac":
+        path = write_audio(tmp_path / "bad_trunc.flac", duration=2.0)
+        _truncate(path, 0.5)
+    elif case == "nan":
+        y = np.zeros((100, 1), np.float32)
+        y[50] = np.nan
+        sf.write(str(path), y, 8000, subtype="FLOAT")
+    elif case == "riff_header":
+        write_audio(path, duration=1.0)
+        _truncate(path, 0.01)
+    with pytest.raises(AudioError, match=path.name) as err:
+        read_audio(path)
+    assert isinstance(err.value, ValueError) and err.value.path == path
+    if case not in ("nan", "trunc_flac"):  # detectable from the header alone
+        with pytest.raises(AudioError, match=path.name):
+            audio_info(path)
+
+
+def test_fuse_channels_matches_numpy():
+    rng = np.random.default_rng(1)
+    for ch in (2, 3):
+        y = rng.standard_normal((ch, 50)).astype(np.float32)
+        np.testing.assert_allclose(fuse_channels(y, "mean"), y.mean(axis=0), rtol=1e-6)
+        assert np.array_equal(fuse_channels(y, "left"), y[0])
+        assert np.array_equal(fuse_channels(y, "RIGHT"), y[1])
+        assert np.array_equal(fuse_channels(y, "diff"), y[0] - y[1])
+    mono = rng.standard_normal((1, 20))
+    for mode in ("mean", "left", "right", "diff"):
+        assert np.array_equal(fuse_channels(mono, mode), mono[0])
+    with pytest.raises(ValueError, match="channels"):
+        fuse_channels(mono, "middle")
+
+
+@pytest.mark.parametrize("n, length", [(10, 4), (11, 4), (4, 10), (5, 10), (7, 7), (1, 6)])
+def test_fix_length_matches_audeep(n, length):
+    y = np.arange(1, n + 1, dtype=np.float64)
+    for center in (False, True):
+        out = fix_length(y, length, center)
+        if n > length:
+            off = (n - length) // 2 if center else 0
+            ref = y[off:off + length]
+        else:
+            a = (length - n) // 2 if center else 0
+            ref = np.pad(y, (a, length - n - a))
+        assert np.array_equal(out, ref)
+    two = np.stack([y, -y])
+    assert fix_length(two, length, True).shape == (2, length)
+    with pytest.raises(ValueError, match="length"):
+        fix_length(y, 0)
+    with pytest.raises(TypeError, match="length"):
+        fix_length(y, 2.5)
+
+
+@pytest.mark.parametrize("sr, target", [(44100, 16000), (16000, 22050), (48000, 44100)])
+def test_resample_sine(sr, target):
+    t = np.arange(int(0.5 * sr)) / sr
+    y = np.sin(2 * np.pi * 440 * t).astype(np.float32)
+    out = resample(y, sr, target)
+    assert out.shape == (round(len(y) * target / sr),) and out.dtype == np.float32
+    ref = np.sin(2 * np.pi * 440 * np.arange(len(out)) / target)
+    core = slice(200, len(out) - 200)  # away from the filter's edge effects
+    np.testing.assert_allclose(out[core], ref[core], atol=2e-3)
+    assert resample(y, sr, sr) is y
+    with pytest.raises(ValueError):
+        resample(y, 0, sr)
+
+
+def test_load_audio_pipeline(tmp_path, write_audio):
+    path = write_audio(tmp_path / "s.flac", duration=1.3, sr=22050, channels=2, seed=4)
+    raw, sr = read_audio(path)
+    y, out_sr = load_audio(path, channels="right", fixed_length=1.0, center_fixed=True)
+    n = raw.shape[1]
+    off = (n - 22050) // 2
+    assert out_sr == 22050 and np.array_equal(y, raw[1, off:off + 22050])
+    y2, sr2 = load_audio(path, sr=16000, fixed_length=2.0)
+    assert sr2 == 16000 and y2.shape == (32000,)
+    mixed = resample(raw.mean(axis=0), 22050, 16000)
+    np.testing.assert_allclose(y2[:len(mixed)], mixed, atol=1e-6)
+    assert np.all(y2[len(mixed):] == 0)
+
+
+@pytest.mark.parametrize("frames, cw, count", [(10, 3, 2), (12, 4, 3), (9, 3, None), (50, 7, 7)])
+def test_chunk_frames_matches_split(frames, cw, count):
+    S = np.random.default_rng(frames).standard_normal((4, frames))
+    out = chunk_frames(S, cw, count)
+    parts = np.split(S, np.arange(cw, frames, cw), axis=1)
+    complete = [p for p in parts if p.shape[1] == cw]
+    ref = np.stack(complete[:count] if count else complete)
+    assert np.array_equal(out, ref)
+
+
+def test_chunk_frames_too_few():
+    with pytest.raises(ValueError, match="too few chunks"):
+        chunk_frames(np.zeros((2, 10)), 4, 3)
+    with pytest.raises(ValueError, match="too few chunks"):
+        chunk_frames(np.zeros((2, 3)), 4)
+    with pytest.raises(ValueError, match="chunk_frames"):
+        chunk_frames(np.zeros((2, 3)), 0)
+
+
+# ----------------------------------------------------------------------------- settings
+
+@pytest.mark.parametrize("kwargs, exc, match", [
+    (dict(features="mfcc"), ValueError, "features"),
+    (dict(window_width=0.0), ValueError, "window_width"),
+    (dict(window_overlap=0.1), ValueError, "window_overlap"),
+    (dict(window_overlap=-0.1), ValueError, "window_overlap"),
+    (dict(mel_bands=0), ValueError, "mel_bands"),
+    (dict(mel_bands=12.5), TypeError, "mel_bands"),
+    (dict(clip_below=-10, clip_above=-20), ValueError, "clip_below"),
+    (dict(clip_below=float("nan")), ValueError, "clip_below"),
+    (dict(pre_emphasis=1.5), ValueError, "pre_emphasis"),
+    (dict(channels="middle"), ValueError, "channels"),
+    (dict(fixed_length=-1.0), ValueError, "fixed_length"),
+    (dict(fixed_length=0.01), ValueError, "fixed_length"),
+    (dict(chunk_length=1.0), ValueError, "chunk_count"),
+    (dict(chunk_count=2), ValueError, "chunk_length"),
+    (dict(chunk_length=1.0, chunk_count=0), ValueError, "chunk_count"),
+    (dict(chunk_length=1.0, chunk_count=3, fixed_length=2.0), ValueError, "too few chunks"),
+    (dict(sr=0), ValueError, "sr"),
+    (dict(mean_norm="yes"), TypeError, "mean_norm"),
+    (dict(window_width="0.1"), TypeError, "window_width"),
+    (dict(features="autocorrelogram", max_lag=0.01, fmin=50.0), ValueError, "not both"),
+])
+def test_feature_settings_validation(kwargs, exc, match):
+    with pytest.raises(exc, match=match):
+        FeatureSettings(**kwargs)
+
+
+def test_feature_settings_attrs_round_trip():
+    s = FeatureSettings(mel_bands=None, clip_above=-5.0, fixed_length=3.0, chunk_length=1.0,
+                        chunk_count=2, channels="diff", sr=16000)
+    assert FeatureSettings.from_attrs(s.to_attrs()) == s
+
+
+# ----------------------------------------------------------------------------- features
+
+CASES = [
+    # fs, seconds, channels, settings kwargs
+    (16000, 3.1, 1, dict(window_width=0.04, window_overlap=0.02, mel_bands=64, fixed_length=2.0,
+                         center_fixed=True)),
+    (22050, 2.0, 2, dict(window_width=0.04, window_overlap=0.02, mel_bands=40, chunk_length=0.5,
+                         chunk_count=3)),
+    (44100, 4.9, 2, dict(fixed_length=5.0, center_fixed=True, chunk_length=1.0, chunk_count=4)),
+    (8000, 4.0, 1, dict(window_width=0.05, window_overlap=0.025, mel_bands=None,
+                        clip_below=None, clip_above=-3.0, fixed_length=3.0)),
+    (11025, 1.7, 1, dict(window_width=0.03, window_overlap=0.01, mel_bands=32,
+                         clip_below=-40.0)),
+]
+
+
+@pytest.mark.parametrize("case", range(len(CASES)))
+def test_extract_features_matches_audeep_reference(tmp_path, case):
+    fs, seconds, ch, kw = CASES[case]
+    rng = np.random.default_rng(case)
+    n = int(seconds * fs)
+    t = np.arange(n) / fs
+    y = (0.3 * np.sin(2 * np.pi * rng.uniform(100, 3000) * t)[:, None] * rng.uniform(0.3, 1, ch)
+         + 0.05 * rng.standard_normal((n, ch))).astype(np.float32)
+    path = tmp_path / "clip.wav"
+    sf.write(str(path), y, fs, subtype="FLOAT")
+    modes = ("mean", "left", "right", "diff") if ch == 2 else ("mean",)
+    for mode in modes:
+        s = FeatureSettings(channels=mode, **kw)
+        X = extract_features(path, s)
+        R = audeep_reference(y, fs, s.window_width, s.window_overlap, s.mel_bands, s.clip_below,
+                             s.clip_above, s.fixed_length, s.center_fixed, s.chunk_length,
+                             s.chunk_count, mode)
+        assert X.dtype == np.float32 and X.shape == R.shape
+        np.testing.assert_allclose(X, R, atol=1e-4)
+        if s.fixed_length is not None:
+            assert X.shape[1:] == s.expected_shape(n, fs)
+        # without normalisation the values are the clipped dB spectrogram (chunked)
+        D = extract_features(path, s, mean_norm=False)
+        assert D.max() <= (0.0 if s.clip_above is None else s.clip_above) + 1e-5
+        if s.clip_below is not None:
+            assert D.min() >= s.clip_below - 1e-5
+
+
+def test_features_errors_name_the_file(tmp_path, write_audio):
+    short = write_audio(tmp_path / "short.wav", duration=0.02, sr=8000)
+    with pytest.raises(AudioError, match="short.wav.*window"):
+        extract_features(short, FeatureSettings())
+    clip = write_audio(tmp_path / "clip.wav", duration=1.0, sr=8000)
+    with pytest.raises(AudioError, match="clip.wav.*too few chunks"):
+        extract_features(clip, FeatureSettings(chunk_length=0.4, chunk_count=3))
+    with pytest.raises(ValueError, match="too few chunks"):
+        FeatureSettings(chunk_length=0.4, chunk_count=3).expected_shape(8000, 8000)
+
+
+def _numpy_autocorrelogram(y, sr=None, frame_length=2048, hop_length=512, max_lag=None,
+                           fmin=None, center=True, window=None, normalize="lag0", n_threads=None):
+    """A plain numpy stand-in with the issue-3 signature (used only to test the wiring)."""
+    assert center is False
+    max_lag = frame_length // 2 if max_lag is None else max_lag
+    n_frames = 1 + (len(y) - frame_length) // hop_length
+    out = np.empty((max_lag + 1, n_frames), np.float32)
+    for j in range(n_frames):
+        f = y[j * hop_length: j * hop_length + frame_length].astype(np.float64)
+        ac = np.correlate(f, f, mode="full")[frame_length - 1:frame_length + max_lag]
+        out[:, j] = ac / ac[0] if ac[0] > 0 else ac
+    return out
+
+
+def test_autocorrelogram_features_wiring(monkeypatch):
+    y = np.random.default_rng(0).standard_normal(8000).astype(np.float32)
+    monkeypatch.setattr(rae_fast, "autocorrelogram", _numpy_autocorrelogram, raising=False)
+    s = FeatureSettings(features="autocorrelogram", window_width=0.05, window_overlap=0.025,
+                        max_lag=0.01, chunk_length=0.25, chunk_count=3)
+    X = compute_features(y, 8000, s)
+    win, hop = s.frame_params(8000)
+    full = _numpy_autocorrelogram(y, 8000, win, hop, int(0.01 * 8000), center=False)
+    cw = s.chunk_windows(8000, hop)
+    assert X.shape == (3, cw, 81) and s.feature_dims == ("time", "lag")
+    assert X.shape[1:] == s.expected_shape(len(y), 8000)
+    for c in range(3):
+        assert np.array_equal(X[c], full[:, c * cw:(c + 1) * cw].T)
+
+
+def test_autocorrelogram_features_with_the_real_function():
+    if not hasattr(rae_fast, "autocorrelogram"):
+        pytest.skip("rae_fast.autocorrelogram (issue 3) has not landed in this build yet")
+    y = np.random.default_rng(1).standard_normal(16000).astype(np.float32)
+    s = FeatureSettings(features="autocorrelogram", window_width=0.064, window_overlap=0.032)
+    X = compute_features(y, 16000, s)
+    win, hop = s.frame_params(16000)
+    ref = rae_fast.autocorrelogram(y, sr=16000, frame_length=win, hop_length=hop, center=False,
+                                   max_lag=win // 2)
+    np.testing.assert_array_equal(X[0], np.asarray(ref, np.float32).T)
+    assert X.shape[1:] == s.expected_shape(len(y), 16000)
+    ref_np = _numpy_autocorrelogram(y, 16000, win, hop, win // 2, center=False)
+    np.testing.assert_allclose(X[0], ref_np.T, atol=1e-4)
+    s2 = FeatureSettings(features="autocorrelogram", window_width=0.064, window_overlap=0.032,
+                         fmin=100.0)
+    assert compute_features(y, 16000, s2).shape[2] == 161  # lags 0..sr/fmin
+    with pytest.raises(ValueError, match="largest lag"):
+        FeatureSettings(features="autocorrelogram", window_width=0.01, window_overlap=0.005,
+                        max_lag=0.02).expected_shape(16000, 16000)
+
+
+# ----------------------------------------------------------------------------- preprocess
+
+@pytest.fixture
+def collection(make_collection):
+    return make_collection("class_folders", per_label=5, duration=1.2, sr=16000)
+
+
+SETTINGS = FeatureSettings(window_width=0.04, window_overlap=0.02, mel_bands=32,
+                           fixed_length=1.0, center_fixed=True)
+
+
+def test_preprocess_results_do_not_depend_on_workers(tmp_path, collection):
+    root, rows = collection
+    a = preprocess(root, tmp_path / "w1.nc", SETTINGS, workers=1, show_progress=False)
+    b = preprocess(root, tmp_path / "w3.nc", SETTINGS, workers=3, show_progress=False)
+    assert a.n_instances == b.n_instances == 15 and a.feature_shape == (49, 32)
+    da, db = load(tmp_path / "w1.nc"), load(tmp_path / "w3.nc")
+    assert da.equals(db)
+    assert da.filenames.tolist() == sorted(r["filename"] for r in rows)
+    one = extract_features(root / da.filenames[7], SETTINGS)
+    assert np.array_equal(da.features[7], one[0])
+
+
+def test_preprocess_interrupted_then_resumed(tmp_path, collection, monkeypatch):
+    root, _ = collection
+    ref = preprocess(root, tmp_path / "ref.nc", SETTINGS, workers=1, show_progress=False)
+    out = tmp_path / "out.nc"
+    monkeypatch.setattr(DataSetWriter, "_FLUSH_BYTES", 1)
+    real = audio.extract_features
+    calls = [0]
+
+    def flaky(path, settings, **kw):
+        calls[0] += 1
+        if calls[0] == 9:
+            raise KeyboardInterrupt
+        return real(path, settings, **kw)
+
+    monkeypatch.setattr(audio, "extract_features", flaky)
+    with pytest.raises(KeyboardInterrupt):
+        preprocess(root, out, SETTINGS, workers=2, show_progress=False)
+    assert not out.exists() and (tmp_path / "out.nc.partial").exists()
+    monkeypatch.setattr(audio, "extract_features", real)
+    res = preprocess(root, out, SETTINGS, workers=2, show_progress=False)
+    assert 0 < res.resumed_files < 15 and res.resumed_files + res.processed_files == 15
+    assert load(out).equals(load(tmp_path / "ref.nc"))
+    assert ref.n_instances == 15
+    # different settings: starts again instead of mixing
+    monkeypatch.setattr(audio, "extract_features", flaky)
+    calls[0] = 0
+    with pytest.raises(KeyboardInterrupt):
+        preprocess(root, out, SETTINGS, workers=1, show_progress=False)
+    monkeypatch.setattr(audio, "extract_features", real)
+    other = FeatureSettings(window_width=0.04, window_overlap=0.02, mel_bands=16,
+                            fixed_length=1.0, center_fixed=True)
+    res = preprocess(root, out, other, workers=1, show_progress=False)
+    assert res.resumed_files == 0 and load(out).feature_shape == (49, 16)
+
+
+def test_preprocess_bad_files_listed_or_skipped(tmp_path, collection, write_audio):
+    root, _ = collection
+    (root / "bird" / "notes.wav").write_text("not audio")
+    (root / "car" / "empty.flac").write_bytes(b"")
+    with pytest.raises(ValueError) as err:
+        preprocess(root, tmp_path / "x.nc", SETTINGS, show_progress=False)
+    msg = str(err.value)
+    assert "2 unusable" in msg and "bird/notes.wav" in msg and "car/empty.flac" in msg
+    assert not (tmp_path / "x.nc").exists() and not (tmp_path / "x.nc.partial").exists()
+    res = preprocess(root, tmp_path / "x.nc", SETTINGS, skip_bad=True, show_progress=False)
+    assert res.n_instances == 15 and len(res.skipped) == 2
+    ds = load(tmp_path / "x.nc")
+    assert len(ds.attrs["skipped_files"]) == 2
+
+
+def test_preprocess_needs_equal_shapes(tmp_path, make_collection):
+    root, _ = make_collection("class_folders", per_label=2, duration=1.0)
+    (root / "bird" / "long.wav").unlink(missing_ok=True)
+    import soundfile as sf_
+    sf_.write(str(root / "bird" / "long.wav"), np.zeros(24000, np.float32) + 0.1, 16000)
+    s = FeatureSettings(window_width=0.04, window_overlap=0.02, mel_bands=16)
+    with pytest.raises(ValueError, match="fixed-length"):
+        preprocess(root, tmp_path / "y.nc", s, show_progress=False)
+    s2 = FeatureSettings(window_width=0.04, window_overlap=0.02, mel_bands=16,
+                         chunk_length=0.3, chunk_count=3)
+    res = preprocess(root, tmp_path / "y.nc", s2, show_progress=False)
+    ds = load(tmp_path / "y.nc")
+    assert res.n_instances == 7 * 3 and ds.chunk_nr.tolist() == [0, 1, 2] * 7
+    s3 = FeatureSettings(window_width=0.04, window_overlap=0.02, mel_bands=16,
+                         chunk_length=0.3, chunk_count=4)
+    with pytest.raises(ValueError, match="too few chunks"):
+        preprocess(root, tmp_path / "z.nc", s3, show_progress=False)

@@ -1,0 +1,224 @@
+"""Tests of the data commands: rae-fast inspect / preprocess / modify (in-process and subprocess)."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+from rae_fast.cli import main
+from rae_fast.dataset import load, save
+
+SMALL = ["--window-width", "0.04", "--window-overlap", "0.02", "--mel-spectrum", "24",
+         "--fixed-length", "1.0", "--center-fixed", "--quiet"]
+
+
+def run_cli(args, capsys):
+    code = main([str(a) for a in args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture
+def small(make_collection):
+    return make_collection("cross_validated", labels=("a", "b", "c"), per_label=4, duration=1.1)
+
+
+def test_preprocess_inspect_modify_in_process(tmp_path, small, capsys):
+    root, rows = small
+    out = tmp_path / "s.nc"
+    code, text, _ = run_cli(["preprocess", "--basedir", root, "--output", out, "--workers", 2]
+                            + SMALL, capsys)
+    assert code == 0 and "wrote 12 instances" in text and "parser cross_validated" in text
+    ds = load(out)
+    assert len(ds) == 12 and ds.feature_shape == (49, 24) and ds.n_folds == 4
+    assert ds.attrs["preprocess.mel_bands"] == 24 and ds.attrs["source.parser"] == "cross_validated"
+
+    code, text, _ = run_cli(["inspect", root, "--json"], capsys)
+    info = json.loads(text)
+    assert code == 0 and info["audio_files"] == 12 and info["labels"] == 3 and info["folds"] == 4
+    assert info["sample_rates"] == [16000] and info["channels"] == [1]
+    assert info["min_length_s"] == pytest.approx(1.1) and info["unreadable"] == []
+    assert {f["fold"]: f["valid"] for f in info["fold_counts"]} == {1: 3, 2: 3, 3: 3, 4: 3}
+    code, text, _ = run_cli(["inspect", root], capsys)
+    assert code == 0 and "cross-validation folds" in text and "16000 Hz" in text
+
+    code, text, _ = run_cli(["inspect", out, "--json", "--instance", "-1"], capsys)
+    info = json.loads(text)
+    assert code == 0 and info["instances"] == 12 and info["integrity_problems"] == []
+    assert info["feature_shape"] == [49, 24] and info["min"] == -1.0 and info["max"] == 1.0
+    assert info["instance"]["index"] == 11
+    code, text, _ = run_cli(["inspect", out], capsys)
+    assert code == 0 and "integrity" in text and "OK" in text
+
+    mod = tmp_path / "m.nc"
+    code, text, _ = run_cli(["modify", out, "--output", mod, "--add-cv-setup", 3, "--seed", 1],
+                            capsys)
+    assert code == 0 and "added 3" in text
+    m = load(mod)
+    assert m.n_folds == 3 and np.all(m.cv_folds.sum(axis=1) == 1)
+    assert np.array_equal(m.features, ds.features) and m.label_map == ds.label_map
+    code, _, _ = run_cli(["modify", mod, "--add-partitioning", "train", "test", "--ratios", 3, 1],
+                         capsys)
+    m = load(mod)
+    assert code == 0 and sorted(set(m.partition.tolist())) == [0, 2] and m.n_folds == 3
+    assert (m.partition == 0).sum() == 9
+    code, _, _ = run_cli(["modify", mod, "--remove-cv-setup"], capsys)
+    code2, _, _ = run_cli(["modify", mod, "--remove-partitioning"], capsys)
+    m = load(mod)
+    assert code == code2 == 0 and m.n_folds == 0 and np.all(m.partition == -1)
+    assert not (tmp_path / "m.nc.partial").exists()
+
+
+def test_preprocess_autocorrelograms(tmp_path, small, capsys):
+    import rae_fast
+    from rae_fast.audio import load_audio
+
+    if not hasattr(rae_fast, "autocorrelogram"):
+        pytest.skip("rae_fast.autocorrelogram (issue 3) has not landed in this build yet")
+    root, _ = small
+    out = tmp_path / "ac.nc"
+    args = ["preprocess", "--basedir", root, "--output", out, "--features", "autocorrelogram",
+            "--window-width", "0.032", "--window-overlap", "0.016", "--max-lag", "0.005",
+            "--fixed-length", "1.0", "--chunk-length", "0.25", "--chunk-count", "2", "--quiet"]
+    code, text, _ = run_cli(args, capsys)
+    assert code == 0, text
+    ds = load(out)
+    assert ds.feature_dims == ("time", "lag") and ds.feature_shape == (15, 81)
+    assert len(ds) == 24 and ds.chunk_nr.tolist() == [0, 1] * 12
+    y, sr = load_audio(root / ds.filenames[0], fixed_length=1.0)
+    A = rae_fast.autocorrelogram(y, sr=sr, frame_length=512, hop_length=256, max_lag=80,
+                                 center=False)
+    assert np.array_equal(ds.features[1], A[:, 15:30].T)
+    code, text, _ = run_cli(args[:-1] + ["--pretend", "3", "--pretend-output",
+                                         tmp_path / "ac.png"], capsys)
+    assert code == 0 and (tmp_path / "ac.png").exists() and "autocorrelogram" in text
+
+
+def test_inspect_reports_integrity_problems(tmp_path, make_dataset, capsys):
+    ds = make_dataset(n=4, feature_shape=(3, 2))
+    ds.chunk_nr[:] = [0, 0, 5, 0]
+    ds.filenames[:] = ["a", "a", "b", "c"]
+    save(ds, tmp_path / "bad.nc")
+    code, text, _ = run_cli(["inspect", tmp_path / "bad.nc"], capsys)
+    assert code == 1 and "integrity problems" in text and "chunk numbers" in text
+
+
+def test_pretend_writes_png(tmp_path, small, capsys):
+    root, _ = small
+    png = tmp_path / "p.png"
+    code, text, _ = run_cli(["preprocess", "--basedir", root, "--output", tmp_path / "x.nc",
+                             "--pretend", 2, "--pretend-output", png] + SMALL, capsys)
+    assert code == 0 and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "number of chunks" in text and not (tmp_path / "x.nc").exists()
+    code, _, _ = run_cli(["preprocess", "--basedir", root, "--output", tmp_path / "x.nc",
+                          "--pretend", 0, "--chunk-length", 0.3, "--chunk-count", 3] + SMALL,
+                         capsys)
+    assert code == 0 and (tmp_path / "x.pretend-0.png").exists()
+    code, _, err = run_cli(["preprocess", "--basedir", root, "--pretend", 99] + SMALL, capsys)
+    assert code == 2 and "out of range" in err
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["preprocess", "--basedir", "{missing}"], "does not exist"),
+    (["preprocess", "--basedir", "{root}", "--chunk-length", "1"], "--chunk-count"),
+    (["preprocess", "--basedir", "{root}", "--window-overlap", "0.5"], "window_overlap"),
+    (["preprocess", "--basedir", "{root}", "--parser", "esc"], "cannot read"),
+    (["preprocess", "--basedir", "{root}", "--parser", "nope"], "unknown parser"),
+    (["preprocess", "--basedir", "{root}", "--parser-option", "n_folds=3"], "no option"),
+    (["inspect", "{text}"], "text.nc"),
+    (["inspect", "{missing}"], "does not exist"),
+    (["modify", "{text}", "--remove-cv-setup"], "text.nc"),
+    (["modify", "{missing}", "--ratios", "1", "--remove-cv-setup"], "--ratios"),
+])
+def test_cli_errors_are_one_line(tmp_path, small, capsys, args, needle):
+    root, _ = small
+    (tmp_path / "text.nc").write_text("plain text, not netCDF")
+    args = [a.format(root=root, missing=tmp_path / "missing", text=tmp_path / "text.nc")
+            for a in args]
+    code, _, err = run_cli(args + ["--quiet"] if args[0] == "preprocess" else args, capsys)
+    assert code == 2 and needle in err and err.startswith(f"rae-fast {args[0]}: error:")
+
+
+def test_bad_audio_files_are_listed_by_name(tmp_path, small, capsys):
+    root, _ = small
+    bad = root / "fold_1" / "a" / "broken.wav"
+    bad.write_text("RIFF? no, just text")
+    code, _, err = run_cli(["preprocess", "--basedir", root, "--output", tmp_path / "o.nc"]
+                           + SMALL, capsys)
+    assert code == 2 and "fold_1/a/broken.wav" in err and not (tmp_path / "o.nc").exists()
+    code, text, _ = run_cli(["preprocess", "--basedir", root, "--output", tmp_path / "o.nc",
+                             "--skip-bad"] + SMALL, capsys)
+    assert code == 0 and "skipped 1" in text and "broken.wav" in text
+    assert len(load(tmp_path / "o.nc")) == 12
+    code, text, _ = run_cli(["inspect", root], capsys)
+    assert code == 1 and "broken.wav" in text
+
+
+HOOK = textwrap.dedent("""
+    import os, signal, sys
+    import rae_fast.audio as audio
+    from rae_fast.dataset import DataSetWriter
+    DataSetWriter._FLUSH_BYTES = 1          # make every instance durable at once
+    real, calls = audio.extract_features, [0]
+    def hooked(*a, **k):
+        calls[0] += 1
+        if calls[0] == int(os.environ["STOP_AT"]):
+            if os.environ["HOW"] == "sigint":
+                os.kill(os.getpid(), signal.SIGINT)
+            else:
+                os._exit(9)                 # a crash: no cleanup at all
+        return real(*a, **k)
+    audio.extract_features = hooked
+    from rae_fast.cli import main
+    sys.exit(main(sys.argv[1:]))
+""")
+
+
+@pytest.mark.parametrize("how", ["sigint", "crash"])
+def test_interrupted_preprocess_leaves_no_output_and_resumes(tmp_path, small, how):
+    root, _ = small
+    hook = tmp_path / "hook.py"
+    hook.write_text(HOOK)
+    ref, out = tmp_path / "ref.nc", tmp_path / "out.nc"
+    args = ["--basedir", str(root), "--workers", "1"] + SMALL
+    clean = subprocess.run([sys.executable, "-m", "rae_fast", "preprocess", "--output", str(ref)]
+                           + args, capture_output=True, text=True)
+    assert clean.returncode == 0, clean.stderr
+    env = dict(os.environ, STOP_AT="6", HOW=how)
+    cut = subprocess.run([sys.executable, str(hook), "preprocess", "--output", str(out)] + args,
+                         capture_output=True, text=True, env=env)
+    assert cut.returncode == (130 if how == "sigint" else 9), cut.stderr
+    assert not out.exists()
+    if how == "sigint":
+        assert "interrupted" in cut.stderr and "resume" in cut.stderr
+        assert (tmp_path / "out.nc.partial").exists()
+    again = subprocess.run([sys.executable, "-m", "rae_fast", "preprocess", "--output", str(out)]
+                           + args, capture_output=True, text=True)
+    assert again.returncode == 0, again.stderr
+    if how == "sigint":
+        assert "resumed after 5 files" in again.stdout
+    assert load(out).equals(load(ref)) and not (tmp_path / "out.nc.partial").exists()
+
+
+def test_esc10_with_audeep_settings(tmp_path, esc10_path, capsys):
+    out = tmp_path / "esc10.nc"
+    code, text, _ = run_cli([
+        "preprocess", "--basedir", esc10_path, "--output", out, "--window-width", 0.08,
+        "--window-overlap", 0.04, "--mel-spectrum", 128, "--fixed-length", 5,
+        "--center-fixed", "--clip-below", -60, "--workers", 2, "--quiet"], capsys)
+    assert code == 0, text
+    ds = load(out, lazy=True)
+    assert len(ds) == 400 and len(ds.label_map) == 10 and ds.n_folds == 5
+    assert ds.feature_shape == (124, 128) and ds.feature_dims == ("time", "freq")
+    assert (ds.cv_folds == 1).sum(axis=0).tolist() == [80] * 5
+    assert np.all((ds.cv_folds == 1).sum(axis=1) == 1)
+    assert sorted(np.bincount(ds.label_numeric).tolist()) == [40] * 10
+    assert ds.label_map["Dog bark"] == 0 and ds.label_map["Fire crackling"] == 9
+    x = ds.features[[0, 399]]
+    assert x.min() == -1.0 and x.max() == 1.0
+    ds.close()
