@@ -1,0 +1,359 @@
+"""``rae-fast train | export-onnx | generate | reconstruct``: the autoencoder commands.
+
+::
+
+    rae-fast train --input specs.nc --run-dir RUN --num-layers 2 --num-units 256 \\
+        --bidirectional-decoder --num-epochs 64
+    rae-fast train --input specs.nc --run-dir RUN --num-epochs 80 --continue
+    rae-fast export-onnx RUN                       # RUN/encoder.onnx + RUN/autoencoder.onnx
+    rae-fast generate --model RUN/encoder.onnx --input specs.nc --output reps.nc
+    rae-fast reconstruct --model RUN/autoencoder.onnx --input specs.nc --output recon.nc
+
+``train`` and ``export-onnx`` need PyTorch (``rae_fast[train]``); ``generate`` and
+``reconstruct`` with an ``.onnx`` model need only ONNX Runtime (``rae_fast[cpu]`` or ``[gpu]``).
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+import numpy as np
+
+log = logging.getLogger("rae_fast.cli.model")
+
+_ARCH_FIELDS = ("num_layers", "num_units", "cell", "bidirectional_encoder",
+                "bidirectional_decoder", "dropout", "encoder_noise", "feed_previous_prob")
+_TRAIN_FIELDS = ("num_epochs", "batch_size", "learning_rate", "clip_value", "seed")
+
+
+def _progress(args) -> Optional[bool]:
+    return False if getattr(args, "quiet", False) else None
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {value}")
+    return value
+
+
+def _float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if value != value or value in (float("inf"), float("-inf")):
+        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
+    return value
+
+
+def _add_runtime_options(p: argparse.ArgumentParser, torch_device: bool = False) -> None:
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"],
+                   help="where to run: auto (CUDA when available), cpu or cuda (default auto)")
+    p.add_argument("--threads", type=_positive_int, default=None, metavar="N",
+                   help="CPU threads (default: all cores)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+# ------------------------------------------------------------------------------- train
+
+def _load_training_inputs(paths: List[Path]):
+    from ..dataset import load
+
+    feats, shape, names, dims = [], None, [], None
+    for path in paths:
+        ds = load(path)
+        if len(ds.feature_dims) != 2:
+            raise ValueError(f"{path}: training needs 2-D features per instance (time, frequency), "
+                             f"got feature_dims {ds.feature_dims}")
+        if len(ds) == 0:
+            raise ValueError(f"{path} holds no instances")
+        if shape is None:
+            shape, dims = ds.feature_shape, ds.feature_dims
+        elif ds.feature_shape != shape:
+            raise ValueError(f"{path}: feature shape {ds.feature_shape} differs from {shape} of "
+                             f"{paths[0]}; all --input files must have the same shape")
+        feats.append(ds.features)
+        names.append(str(path))
+    x = feats[0] if len(feats) == 1 else np.concatenate(feats)
+    return x, names, dims
+
+
+def _cmd_train(args) -> int:
+    from ..model import AutoencoderConfig, TrainingConfig, train
+    from ..model.training import read_run_config
+
+    run_dir = Path(args.run_dir)
+    x, names, dims = _load_training_inputs([Path(p) for p in args.input])
+    arch: Dict[str, Any] = {k: getattr(args, k) for k in _ARCH_FIELDS
+                            if getattr(args, k, None) is not None}
+    if args.keep_prob is not None:
+        if not 0.0 < args.keep_prob <= 1.0:
+            raise ValueError(f"--keep-prob must be in (0, 1], got {args.keep_prob}")
+        arch["dropout"] = 1.0 - args.keep_prob
+    training: Dict[str, Any] = {k: getattr(args, k) for k in _TRAIN_FIELDS
+                                if getattr(args, k, None) is not None}
+    if args.continue_training:
+        saved = read_run_config(run_dir)
+        model_cfg = AutoencoderConfig.from_dict({**saved["model"], **arch})
+        train_cfg = TrainingConfig.from_dict({**saved["training"], **training})
+    else:
+        model_cfg = AutoencoderConfig(num_features=int(x.shape[2]), **arch)
+        train_cfg = TrainingConfig(**training)
+    result = train(x, run_dir, model_cfg, train_cfg, resume=args.continue_training,
+                   device=args.device, n_threads=args.threads, progress=_progress(args),
+                   keep_checkpoints=args.keep_checkpoints,
+                   run_info={"inputs": names, "feature_dims": list(dims)})
+    last = f"{result.losses[-1]:.5f}" if result.losses else "n/a"
+    print(f"trained {result.epoch} epoch(s) in {run_dir}: loss {last}; representation size "
+          f"{result.model.config.representation_size}; next: rae-fast export-onnx {run_dir}")
+    return 0
+
+
+# ------------------------------------------------------------------------- export-onnx
+
+def _verify_export(model, enc_path: Path, ae_path: Optional[Path]) -> Optional[float]:
+    """Max |ORT - torch| over random batches; None when ONNX Runtime is missing."""
+    try:
+        from ..inference import OnnxModel
+        enc = OnnxModel(enc_path, device="cpu", n_threads=1)
+    except ImportError:
+        log.warning("onnxruntime is not installed: the export was not checked against PyTorch")
+        return None
+    import torch
+
+    rng = np.random.default_rng(0)
+    worst = 0.0
+    ae = OnnxModel(ae_path, device="cpu", n_threads=1) if ae_path is not None else None
+    for batch, time in ((1, 7), (3, 31)):
+        x = rng.uniform(-1, 1, (batch, time, model.config.num_features)).astype(np.float32)
+        with torch.no_grad():
+            recon, rep = model(torch.from_numpy(x))
+        worst = max(worst, float(np.abs(enc.encode(x) - rep.numpy()).max()))
+        if ae is not None:
+            r2, rep2 = ae.reconstruct(x)
+            worst = max(worst, float(np.abs(r2 - recon.numpy()).max()),
+                        float(np.abs(rep2 - rep.numpy()).max()))
+    return worst
+
+
+def _cmd_export(args) -> int:
+    from ..model import export_autoencoder, export_encoder
+    from ..model.training import load_model
+
+    run_dir = Path(args.run)
+    model = load_model(run_dir, epoch=args.epoch, device="cpu")
+    enc_path = Path(args.output) if args.output else run_dir / "encoder.onnx"
+    ae_path = None
+    if not args.no_autoencoder:
+        ae_path = Path(args.autoencoder_output) if args.autoencoder_output \
+            else run_dir / "autoencoder.onnx"
+    export_encoder(model, enc_path, method=args.method)
+    if ae_path is not None:
+        export_autoencoder(model, ae_path)
+    msg = f"wrote {enc_path}" + (f" and {ae_path}" if ae_path else "")
+    if not args.no_verify:
+        worst = _verify_export(model, enc_path, ae_path)
+        if worst is not None:
+            if not worst <= 1e-4:
+                for p in (enc_path, ae_path):
+                    if p is not None:
+                        p.unlink(missing_ok=True)
+                raise ValueError(f"the ONNX export differs from PyTorch by {worst:.3g} (> 1e-4); "
+                                 "nothing was written")
+            msg += f" (ONNX Runtime vs PyTorch: max |diff| {worst:.1e})"
+    print(msg)
+    return 0
+
+
+# ---------------------------------------------------------------------------- generate
+
+def _model_file(path: Path, default_name: str) -> Path:
+    if path.is_dir():
+        candidate = path / default_name
+        if not candidate.is_file():
+            raise FileNotFoundError(f"{path} has no {default_name}; run rae-fast export-onnx "
+                                    f"{path} first")
+        return candidate
+    return path
+
+
+def _cmd_generate(args) -> int:
+    from ..inference import OnnxModel, generate
+
+    model_path = _model_file(Path(args.model), "encoder.onnx")
+    with OnnxModel(model_path, device=args.device, n_threads=args.threads,
+                   chunk_size=args.chunk_size) as model:
+        out = generate(model, args.input, args.output, batch_size=args.batch_size,
+                       resume=not args.restart, progress=_progress(args))
+        print(f"wrote {out}: representations of size {model.representation_size} "
+              f"({model.device})")
+    return 0
+
+
+# ------------------------------------------------------------------------- reconstruct
+
+class _TorchReconstructor:
+    """Adapter: a PyTorch model with the OnnxModel.reconstruct interface (free-running option)."""
+
+    kind = "autoencoder"
+
+    def __init__(self, model, path: Path, free_running: bool):
+        self.model = model
+        self.path = path
+        self.free_running = free_running
+        self.num_features = model.config.num_features
+        self.representation_size = model.config.representation_size
+
+    def reconstruct(self, x: np.ndarray):
+        import torch
+
+        recon, rep = self.model.reconstruct(torch.from_numpy(x), free_running=self.free_running)
+        return recon.cpu().numpy(), rep.cpu().numpy()
+
+
+def _cmd_reconstruct(args) -> int:
+    from ..inference import OnnxModel, reconstruct
+
+    source = Path(args.model)
+    if source.is_dir():
+        from ..model.training import load_model
+
+        model = load_model(source, epoch=args.epoch, device=args.device)
+        if args.free_running and model.config.bidirectional_decoder:
+            raise ValueError("--free-running needs a unidirectional decoder (this run has a "
+                             "bidirectional decoder, which always needs the expected frames)")
+        if args.threads:
+            import torch
+            torch.set_num_threads(args.threads)
+        runner = _TorchReconstructor(model, source, args.free_running)
+        out, err = reconstruct(runner, args.input, args.output, rmse_path=args.rmse_csv,
+                               batch_size=args.batch_size, progress=_progress(args))
+    else:
+        if args.free_running:
+            raise ValueError("--free-running needs the run directory as --model (the ONNX "
+                             "autoencoder is teacher-forced)")
+        if args.epoch is not None:
+            raise ValueError("--epoch applies to a run directory, not to an .onnx file")
+        with OnnxModel(source, device=args.device, n_threads=args.threads) as runner:
+            out, err = reconstruct(runner, args.input, args.output, rmse_path=args.rmse_csv,
+                                   batch_size=args.batch_size, progress=_progress(args))
+    print(f"wrote {out}: reconstruction RMSE mean {err.mean():.5f}, min {err.min():.5f}, "
+          f"max {err.max():.5f}")
+    return 0
+
+
+# ----------------------------------------------------------------------------- register
+
+def register(subparsers) -> None:
+    """Add ``train``, ``export-onnx``, ``generate`` and ``reconstruct`` to the CLI."""
+    p = subparsers.add_parser(
+        "train", help="train a recurrent autoencoder on stored spectrograms",
+        description="Train auDeep's recurrent sequence-to-sequence autoencoder. Checkpoints "
+                    "are written to RUN/checkpoints after every epoch; --continue resumes. "
+                    "Defaults are auDeep's (the DCASE 2017 paper used --num-layers 2 "
+                    "--num-units 256 --bidirectional-decoder).")
+    p.add_argument("--input", nargs="+", required=True, metavar="FILE",
+                   help="netCDF data sets of spectrograms (same feature shape)")
+    p.add_argument("--run-dir", "--run-name", dest="run_dir", required=True, metavar="RUN",
+                   help="directory for config.json, checkpoints/ and loss.csv")
+    arch = p.add_argument_group("architecture (ignored with --continue unless given)")
+    arch.add_argument("--num-layers", type=_positive_int, default=None,
+                      help="recurrent layers of encoder and decoder (default 1)")
+    arch.add_argument("--num-units", type=_positive_int, default=None,
+                      help="units per layer (default 16)")
+    arch.add_argument("--cell", type=str.lower, choices=["gru", "lstm"], default=None,
+                      help="recurrent cell (default gru)")
+    arch.add_argument("--bidirectional-encoder", action="store_true", default=None,
+                      help="bidirectional encoder")
+    arch.add_argument("--bidirectional-decoder", action="store_true", default=None,
+                      help="bidirectional decoder")
+    drop = arch.add_mutually_exclusive_group()
+    drop.add_argument("--keep-prob", type=_float, default=None,
+                      help="keep probability of the dropout on RNN inputs/outputs (default 0.8)")
+    drop.add_argument("--dropout", type=_float, default=None,
+                      help="dropout probability (= 1 - keep-prob; default 0.2)")
+    arch.add_argument("--encoder-noise", type=_float, default=None,
+                      help="probability of zeroing an encoder input time step (default 0)")
+    arch.add_argument("--feed-previous-prob", type=_float, default=None,
+                      help="probability of feeding the decoder its own previous output "
+                           "(unidirectional decoder; default 0)")
+    opt = p.add_argument_group("training")
+    opt.add_argument("--num-epochs", type=_positive_int, default=None, help="epochs (default 10)")
+    opt.add_argument("--batch-size", type=_positive_int, default=None,
+                     help="instances per step (default 64)")
+    opt.add_argument("--learning-rate", type=_float, default=None,
+                     help="Adam learning rate (default 1e-3)")
+    opt.add_argument("--clip-value", type=_float, default=None,
+                     help="clip gradient entries to [-v, v] (default 2)")
+    opt.add_argument("--seed", type=int, default=None, help="random seed (default 0)")
+    opt.add_argument("--continue", dest="continue_training", action="store_true",
+                     help="continue the run in RUN from its newest checkpoint")
+    opt.add_argument("--keep-checkpoints", type=_positive_int, default=3, metavar="K",
+                     help="keep the newest K checkpoints (default 3)")
+    _add_runtime_options(p)
+    p.set_defaults(func=_cmd_train)
+
+    p = subparsers.add_parser(
+        "export-onnx", help="export a trained model to ONNX",
+        description="Write the encoder (features (batch, time, F) -> representation) and the "
+                    "whole autoencoder (reconstruction) as self-contained ONNX files with "
+                    "dynamic batch and time axes, and check them against PyTorch.")
+    p.add_argument("run", metavar="RUN", help="run directory of rae-fast train")
+    p.add_argument("--output", "-o", default=None, metavar="ENCODER.onnx",
+                   help="encoder file (default RUN/encoder.onnx)")
+    p.add_argument("--autoencoder-output", default=None, metavar="AUTOENCODER.onnx",
+                   help="autoencoder file (default RUN/autoencoder.onnx)")
+    p.add_argument("--no-autoencoder", action="store_true", help="export only the encoder")
+    p.add_argument("--epoch", type=_positive_int, default=None,
+                   help="checkpoint to export (default the newest)")
+    p.add_argument("--method", choices=["graph", "dynamo"], default="graph",
+                   help="graph: build the ONNX graph from the weights (default); dynamo: "
+                        "torch.onnx.export (encoder only, needs onnxscript>=0.7.1)")
+    p.add_argument("--no-verify", action="store_true",
+                   help="skip the ONNX Runtime vs PyTorch check")
+    p.set_defaults(func=_cmd_export)
+
+    p = subparsers.add_parser(
+        "generate", help="compute representations with an exported encoder (ONNX Runtime)",
+        description="Run the exported encoder on every instance of a data set and write the "
+                    "representations (feature dim 'generated') with all instance metadata. "
+                    "An interrupted run continues where it stopped (unless --restart).")
+    p.add_argument("--model", required=True, metavar="ENCODER.onnx",
+                   help="exported encoder (or a run directory holding encoder.onnx)")
+    p.add_argument("--input", required=True, metavar="SPECS.nc", help="input data set")
+    p.add_argument("--output", required=True, metavar="REPS.nc", help="output data set")
+    p.add_argument("--batch-size", type=_positive_int, default=500,
+                   help="instances per step (default 500)")
+    p.add_argument("--chunk-size", type=_positive_int, default=None,
+                   help="instances per ONNX Runtime call on CPU (default 16)")
+    p.add_argument("--restart", action="store_true",
+                   help="ignore a partial output of an interrupted run")
+    _add_runtime_options(p)
+    p.set_defaults(func=_cmd_generate)
+
+    p = subparsers.add_parser(
+        "reconstruct", help="write the autoencoder's reconstructions and their RMSE",
+        description="Run the whole autoencoder on every instance and write the reconstructed "
+                    "spectrograms (same layout and metadata as the input) plus a CSV of the "
+                    "per-instance RMSE.")
+    p.add_argument("--model", required=True, metavar="AUTOENCODER.onnx|RUN",
+                   help="exported autoencoder (ONNX Runtime) or a run directory (PyTorch)")
+    p.add_argument("--input", required=True, metavar="SPECS.nc", help="input data set")
+    p.add_argument("--output", required=True, metavar="RECON.nc", help="output data set")
+    p.add_argument("--rmse-csv", default=None, metavar="CSV",
+                   help="per-instance RMSE (default OUTPUT.rmse.csv)")
+    p.add_argument("--batch-size", type=_positive_int, default=100,
+                   help="instances per step (default 100)")
+    p.add_argument("--free-running", action="store_true",
+                   help="decoder sees only the representation and its own outputs (run "
+                        "directory, unidirectional decoder); default: teacher forcing")
+    p.add_argument("--epoch", type=_positive_int, default=None,
+                   help="with a run directory: checkpoint to use (default the newest)")
+    _add_runtime_options(p)
+    p.set_defaults(func=_cmd_reconstruct)

@@ -1,0 +1,26 @@
+"""The recurrent autoencoder: model (PyTorch), training, and ONNX export.
+
+Needs the ``train`` extra (``pip install 'rae_fast[train]'``: torch, onnx, onnxscript).
+Serving an exported model needs only ONNX Runtime: see :mod:`rae_fast.inference`.
+
+>>> from rae_fast.model import AutoencoderConfig, RecurrentAutoencoder
+>>> RecurrentAutoencoder(AutoencoderConfig(num_features=128, num_layers=2, num_units=256,
+...                                        bidirectional_decoder=True)).config.representation_size
+1024
+"""
+from .config import CELLS, AutoencoderConfig, TrainingConfig
+
+try:
+    import torch  # noqa: F401
+except ImportError as exc:  # pragma: no cover - depends on the installation
+    raise ImportError("rae_fast.model needs PyTorch: pip install 'rae_fast[train]' (on machines "
+                      "without CUDA install the CPU build of torch first)") from exc
+
+from .autoencoder import RecurrentAutoencoder, reverse_padded, rmse  # noqa: E402
+from .onnx_export import export_autoencoder, export_encoder  # noqa: E402
+from .training import (TrainResult, latest_checkpoint, load_checkpoint, load_model,  # noqa: E402
+                       train)
+
+__all__ = ["CELLS", "AutoencoderConfig", "TrainingConfig", "RecurrentAutoencoder", "rmse",
+           "reverse_padded", "train", "TrainResult", "load_model", "load_checkpoint",
+           "latest_checkpoint", "export_encoder", "export_autoencoder"]

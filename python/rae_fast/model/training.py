@@ -1,0 +1,626 @@
+"""Training the recurrent autoencoder: a run directory with checkpoints, exact resume, a loss log.
+
+A *run directory* holds everything about one training run::
+
+    RUN/config.json                 model + training settings, feature shape, data fingerprint
+    RUN/checkpoints/epoch_0001.pt   after every epoch (atomic): weights, Adam state, RNG states
+    RUN/loss.csv                    one row per epoch (epoch, loss, steps, instances, seconds, lr)
+    RUN/tensorboard/                per-step loss, when the ``tensorboard`` package is installed
+
+Training follows auDeep and the paper: Adam (learning rate 1e-3), every gradient entry clipped
+to [-2, 2], batches of 64, loss = RMSE of the reconstruction. The data order of epoch ``e`` is a
+permutation drawn from ``numpy.random.default_rng([seed, e])`` and the torch / numpy / Python
+random states are saved with every checkpoint, so ``resume=True`` (``rae-fast train
+--continue``) continues an interrupted run to bit-identical weights (same machine, same thread
+count). Checkpoints hold only tensors and plain containers and load with
+``torch.load(path, weights_only=True)``.
+
+>>> import numpy as np
+>>> from rae_fast.model import AutoencoderConfig, TrainingConfig, train
+>>> x = np.random.default_rng(0).uniform(-1, 1, (32, 20, 16)).astype(np.float32)
+>>> result = train(x, "run", AutoencoderConfig(num_features=16),
+...                TrainingConfig(num_epochs=2, batch_size=8), progress=False)  # doctest: +SKIP
+>>> result.losses                                                          # doctest: +SKIP
+[0.58..., 0.57...]
+"""
+from __future__ import annotations
+
+import contextlib
+import csv
+import hashlib
+import io
+import json
+import logging
+import math
+import numbers
+import random
+import re
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Optional, Tuple, Union
+
+import numpy as np
+import torch
+
+from .. import __version__
+from .._io import atomic_path, atomic_write_text
+from ..progress import progress as progress_bar
+from .autoencoder import RecurrentAutoencoder, rmse
+from .config import AutoencoderConfig, TrainingConfig
+
+__all__ = ["train", "TrainResult", "load_checkpoint", "load_model", "latest_checkpoint",
+           "list_checkpoints", "read_run_config", "resolve_device", "CHECKPOINT_FORMAT"]
+
+log = logging.getLogger(__name__)
+
+PathLike = Union[str, Path]
+#: Version of the checkpoint layout (bumped on incompatible changes).
+CHECKPOINT_FORMAT = 1
+_CKPT_RE = re.compile(r"^epoch_(\d{4,})\.pt$")
+_LOSS_FIELDS = ("epoch", "loss", "steps", "instances", "seconds", "learning_rate")
+
+
+# ------------------------------------------------------------------------------- devices
+
+def resolve_device(device: Union[str, torch.device, None] = "auto") -> torch.device:
+    """``"auto"`` -> CUDA when PyTorch sees a GPU, else CPU; ``"cpu"``; ``"cuda"`` / ``"cuda:N"``.
+
+    Raises ``ValueError`` when CUDA is asked for and not available, or for an unknown name.
+
+    >>> resolve_device("cpu")
+    device(type='cpu')
+    """
+    if device is None or (isinstance(device, str) and device.lower() == "auto"):
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if not isinstance(device, (str, torch.device)):
+        raise TypeError(f"device must be 'auto', 'cpu' or 'cuda[:N]', got {device!r}")
+    try:
+        dev = torch.device(device.lower() if isinstance(device, str) else device)
+    except RuntimeError:
+        raise ValueError(f"device must be 'auto', 'cpu' or 'cuda[:N]', got {device!r}") from None
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(f"device={str(device)!r} was requested but PyTorch sees no CUDA GPU "
+                             "(torch.cuda.is_available() is False); use --device cpu or auto")
+        if dev.index is not None and dev.index >= torch.cuda.device_count():
+            raise ValueError(f"device={str(device)!r}: only {torch.cuda.device_count()} GPU(s)")
+    elif dev.type != "cpu":
+        raise ValueError(f"device must be 'auto', 'cpu' or 'cuda[:N]', got {device!r}")
+    return dev
+
+
+# --------------------------------------------------------------------------------- data
+
+class _Data:
+    """Training instances: a float array ``(n, T, F)`` (or array-like) or a list of ``(T_i, F)``."""
+
+    def __init__(self, features, name: str = "features"):
+        self.lengths: Optional[np.ndarray] = None
+        if isinstance(features, (list, tuple)):
+            if len(features) == 0:
+                raise ValueError(f"{name} is empty (no instances)")
+            seqs = []
+            for i, s in enumerate(features):
+                a = np.asarray(s)
+                if a.dtype.kind != "f":
+                    raise TypeError(f"{name}[{i}] must be a floating-point array, got {a.dtype}")
+                if a.ndim != 2 or a.shape[0] == 0 or a.shape[1] == 0:
+                    raise ValueError(f"{name}[{i}] must be a non-empty 2-D array (time, features), "
+                                     f"got shape {a.shape}")
+                a = np.ascontiguousarray(a, dtype=np.float32)
+                if not np.isfinite(a).all():
+                    raise ValueError(f"{name}[{i}] contains NaN or Inf")
+                seqs.append(a)
+            dims = {a.shape[1] for a in seqs}
+            if len(dims) != 1:
+                raise ValueError(f"{name}: all instances must have the same number of features, "
+                                 f"got {sorted(dims)}")
+            self.seqs = seqs
+            self.lengths = np.array([a.shape[0] for a in seqs], dtype=np.int64)
+            self.n, self.num_features = len(seqs), dims.pop()
+            self.time = int(self.lengths.max())
+            self.array = None
+        else:
+            shape = getattr(features, "shape", None)
+            dtype = getattr(features, "dtype", None)
+            if shape is None or dtype is None:
+                raise TypeError(f"{name} must be an array (n, time, features) or a list of "
+                                f"(time, features) arrays, got {type(features).__name__}")
+            if np.dtype(dtype).kind != "f":
+                raise TypeError(f"{name} must be floating point (float32), got dtype {dtype}")
+            if len(shape) != 3:
+                raise ValueError(f"{name} must be 3-D (instances, time, features), got shape "
+                                 f"{tuple(shape)}")
+            if 0 in tuple(shape):
+                raise ValueError(f"{name} is empty (shape {tuple(shape)})")
+            if isinstance(features, np.ndarray):
+                features = np.ascontiguousarray(features, dtype=np.float32)
+                if not np.isfinite(features).all():
+                    bad = int(np.argwhere(~np.isfinite(features))[0][0])
+                    raise ValueError(f"{name} contains NaN or Inf (instance {bad})")
+            self.array = features
+            self.n, self.time, self.num_features = (int(s) for s in shape)
+        lo, hi = self._range()
+        if lo < -1.0 - 1e-6 or hi > 1.0 + 1e-6:
+            warnings.warn(f"{name} has values in [{lo:.3g}, {hi:.3g}] but the decoder's tanh "
+                          "output lies in [-1, 1]; normalise the spectrograms (rae-fast preprocess "
+                          "does) or the loss cannot reach 0", RuntimeWarning, stacklevel=3)
+
+    def _range(self) -> Tuple[float, float]:
+        if self.array is None:
+            return (min(float(a.min()) for a in self.seqs), max(float(a.max()) for a in self.seqs))
+        if isinstance(self.array, np.ndarray):
+            return float(self.array.min()), float(self.array.max())
+        first = np.asarray(self.array[0:1])  # lazy: look at one instance only
+        return float(first.min()), float(first.max())
+
+    def batch(self, idx: np.ndarray) -> Tuple[torch.Tensor, Optional[torch.Tensor]]:
+        if self.array is not None:
+            x = np.asarray(self.array[idx], dtype=np.float32)  # lazy arrays read just these
+            return torch.from_numpy(np.ascontiguousarray(x)), None
+        lens = self.lengths[idx]
+        out = np.zeros((len(idx), int(lens.max()), self.num_features), dtype=np.float32)
+        for k, i in enumerate(idx):
+            out[k, :lens[k]] = self.seqs[i]
+        return torch.from_numpy(out), torch.from_numpy(lens.copy())
+
+    def fingerprint(self) -> str:
+        """A cheap digest of the data (count, shapes, first and last instances)."""
+        h = hashlib.sha256()
+        h.update(f"{self.n}:{self.time}:{self.num_features}".encode())
+        picks = sorted({0, 1, self.n - 2, self.n - 1} & set(range(self.n)))
+        if self.lengths is not None:
+            h.update(self.lengths.tobytes())
+        for i in picks:
+            x, _ = self.batch(np.array([i]))
+            h.update(x.numpy().tobytes())
+        return h.hexdigest()[:16]
+
+
+# ------------------------------------------------------------------------- checkpoints
+
+def list_checkpoints(run_dir: PathLike) -> List[Tuple[int, Path]]:
+    """``[(epoch, path), ...]`` of the checkpoints in ``run_dir``, ascending.
+
+    >>> list_checkpoints("run")       # doctest: +SKIP
+    [(1, PosixPath('run/checkpoints/epoch_0001.pt')), (2, ...)]
+    """
+    folder = Path(run_dir) / "checkpoints"
+    if not folder.is_dir():
+        return []
+    found = []
+    for p in folder.iterdir():
+        m = _CKPT_RE.match(p.name)
+        if m and p.is_file():
+            found.append((int(m.group(1)), p))
+    return sorted(found)
+
+
+def latest_checkpoint(run_dir: PathLike) -> Optional[Path]:
+    """Path of the newest checkpoint in ``run_dir`` (``None`` when there is none).
+
+    >>> latest_checkpoint("run")      # doctest: +SKIP
+    PosixPath('run/checkpoints/epoch_0010.pt')
+    """
+    ckpts = list_checkpoints(run_dir)
+    return ckpts[-1][1] if ckpts else None
+
+
+def load_checkpoint(path: PathLike, map_location: Union[str, torch.device] = "cpu"
+                    ) -> Dict[str, Any]:
+    """Read a checkpoint with ``torch.load(weights_only=True)`` (no arbitrary pickles).
+
+    Returns a dict with ``epoch``, ``model`` (state dict), ``optimizer``, ``rng``,
+    ``model_config``, ``training_config``, ``loss``. Raises ``ValueError`` for files that are
+    not rae_fast checkpoints.
+
+    >>> ckpt = load_checkpoint("run/checkpoints/epoch_0002.pt")   # doctest: +SKIP
+    >>> ckpt["epoch"]                                             # doctest: +SKIP
+    2
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"checkpoint {path} does not exist")
+    try:
+        ckpt = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - torch raises many kinds for a bad file
+        raise ValueError(f"{path} is not a readable rae_fast checkpoint ({type(exc).__name__}: "
+                         f"{str(exc).splitlines()[0] if str(exc) else ''})") from None
+    if not isinstance(ckpt, dict) or ckpt.get("format") != "rae_fast.checkpoint":
+        raise ValueError(f"{path} is not a rae_fast checkpoint")
+    if ckpt.get("format_version") != CHECKPOINT_FORMAT:
+        raise ValueError(f"{path}: checkpoint format {ckpt.get('format_version')} is not supported "
+                         f"(this version reads {CHECKPOINT_FORMAT})")
+    return ckpt
+
+
+def read_run_config(run_dir: PathLike) -> Dict[str, Any]:
+    """The parsed ``config.json`` of a run directory (``FileNotFoundError`` if missing).
+
+    >>> read_run_config("run")["model"]["num_units"]      # doctest: +SKIP
+    16
+    """
+    path = Path(run_dir) / "config.json"
+    if not Path(run_dir).is_dir():
+        raise FileNotFoundError(f"run directory {run_dir} does not exist")
+    if not path.is_file():
+        raise FileNotFoundError(f"{run_dir} is not a training run (no config.json)")
+    try:
+        cfg = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as exc:
+        raise ValueError(f"{path} is not valid JSON ({exc})") from None
+    if not isinstance(cfg, dict) or "model" not in cfg or "training" not in cfg:
+        raise ValueError(f"{path} is not a rae_fast run configuration")
+    return cfg
+
+
+def load_model(source: PathLike, epoch: Optional[int] = None,
+               device: Union[str, torch.device] = "cpu") -> RecurrentAutoencoder:
+    """A trained model in eval mode, from a run directory (latest or given epoch) or a checkpoint.
+
+    >>> model = load_model("run")                 # doctest: +SKIP
+    >>> model.encode(x).shape                     # doctest: +SKIP
+    torch.Size([400, 16])
+    """
+    source = Path(source)
+    if source.is_dir():
+        if epoch is None:
+            path = latest_checkpoint(source)
+            if path is None:
+                raise FileNotFoundError(f"{source} holds no checkpoint (train first)")
+        else:
+            if isinstance(epoch, bool) or not isinstance(epoch, numbers.Integral) or epoch < 1:
+                raise ValueError(f"epoch must be a positive integer, got {epoch!r}")
+            found = dict(list_checkpoints(source))
+            if epoch not in found:
+                raise FileNotFoundError(f"{source} has no checkpoint for epoch {epoch} (available: "
+                                        f"{sorted(found) or 'none'})")
+            path = found[epoch]
+    else:
+        path = source
+    dev = resolve_device(device)
+    ckpt = load_checkpoint(path, map_location=dev)
+    model = RecurrentAutoencoder(AutoencoderConfig.from_dict(ckpt["model_config"]))
+    model.load_state_dict(ckpt["model"])
+    return model.to(dev).eval()
+
+
+def _rng_state(device: torch.device) -> Dict[str, Any]:
+    np_state = np.random.get_state(legacy=False)
+    py_state = random.getstate()
+    state = {
+        "torch": torch.get_rng_state(),
+        "numpy": {"key": torch.from_numpy(np_state["state"]["key"].astype(np.int64)),
+                  "pos": int(np_state["state"]["pos"]), "has_gauss": int(np_state["has_gauss"]),
+                  "gauss": float(np_state["gauss"])},
+        "python": [py_state[0], list(py_state[1]), py_state[2]],
+    }
+    if device.type == "cuda":
+        state["cuda"] = torch.cuda.get_rng_state(device)
+    return state
+
+
+def _set_rng_state(state: Dict[str, Any], device: torch.device) -> None:
+    torch.set_rng_state(state["torch"].cpu())
+    npst = state["numpy"]
+    np.random.set_state({"bit_generator": "MT19937",
+                         "state": {"key": npst["key"].numpy().astype(np.uint32),
+                                   "pos": int(npst["pos"])},
+                         "has_gauss": int(npst["has_gauss"]), "gauss": float(npst["gauss"])})
+    ver, internal, gauss = state["python"]
+    random.setstate((ver, tuple(internal), gauss))
+    if device.type == "cuda" and "cuda" in state:
+        torch.cuda.set_rng_state(state["cuda"].cpu(), device)
+
+
+# ------------------------------------------------------------------------------- result
+
+@dataclass
+class TrainResult:
+    """What :func:`train` returns.
+
+    Attributes
+    ----------
+    model : RecurrentAutoencoder
+        The trained model, in eval mode, on the training device.
+    run_dir : Path
+    epoch : int
+        Epochs completed (including those of earlier, resumed calls).
+    losses : list of float
+        Mean training RMSE of every completed epoch (from ``loss.csv``), index 0 = epoch 1.
+    checkpoint : Path or None
+        The newest checkpoint.
+    """
+
+    model: RecurrentAutoencoder
+    run_dir: Path
+    epoch: int
+    losses: List[float] = field(default_factory=list)
+    checkpoint: Optional[Path] = None
+
+
+# -------------------------------------------------------------------------------- train
+
+def _read_loss_log(path: Path, upto_epoch: int) -> List[Dict[str, str]]:
+    if not path.is_file():
+        return []
+    with path.open(newline="", encoding="utf-8") as fh:
+        rows = [r for r in csv.DictReader(fh)]
+    out = []
+    for r in rows:
+        try:
+            if int(r["epoch"]) <= upto_epoch:
+                out.append({k: r.get(k, "") for k in _LOSS_FIELDS})
+        except (KeyError, TypeError, ValueError):
+            continue
+    return out
+
+
+def _write_loss_log(path: Path, rows: List[Dict[str, Any]]) -> None:
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=list(_LOSS_FIELDS), lineterminator="\n")
+    w.writeheader()
+    for r in rows:
+        w.writerow(r)
+    atomic_write_text(path, buf.getvalue())
+
+
+def _tensorboard_writer(run_dir: Path, enabled: bool):
+    if not enabled:
+        return None
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError:
+        log.debug("tensorboard is not installed; loss only in loss.csv")
+        return None
+    return SummaryWriter(log_dir=str(run_dir / "tensorboard"))
+
+
+def _config_diff(a: Dict[str, Any], b: Dict[str, Any]) -> List[str]:
+    return sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
+
+
+def train(features, run_dir: PathLike, model_config: Optional[AutoencoderConfig] = None,
+          training_config: Optional[TrainingConfig] = None, *, resume: bool = False,
+          device: Union[str, torch.device] = "auto", n_threads: Optional[int] = None,
+          progress: Optional[bool] = None, keep_checkpoints: Optional[int] = 3,
+          tensorboard: bool = True, run_info: Optional[Dict[str, Any]] = None,
+          on_epoch_end: Optional[Callable[[int, float], None]] = None) -> TrainResult:
+    """Train (or continue training) a recurrent autoencoder; write checkpoints to ``run_dir``.
+
+    Parameters
+    ----------
+    features : float array ``(n, time, F)`` or list of ``(time_i, F)`` arrays
+        Training instances (spectrograms time-major, values in [-1, 1]). An array-like with
+        ``shape``, ``dtype`` and fancy indexing (e.g. lazily loaded netCDF features) also works.
+        A list of different lengths is padded per batch and packed (lengths are honoured).
+    run_dir : str or Path
+        Run directory (created). Must not hold a run unless ``resume=True``.
+    model_config : AutoencoderConfig, optional
+        Default: auDeep's defaults for ``F`` features. With ``resume=True`` the saved one is
+        used; passing a different one raises ``ValueError``.
+    training_config : TrainingConfig, optional
+        Default: :class:`TrainingConfig()` (saved one when resuming). When resuming, a larger
+        ``num_epochs`` trains further; changing other fields is allowed but logged, because the
+        result then differs from an uninterrupted run.
+    resume : bool
+        Continue from the newest checkpoint of ``run_dir``.
+    device : "auto", "cpu", "cuda" or "cuda:N"
+    n_threads : int, optional
+        PyTorch CPU threads during training (restored afterwards).
+    progress : bool or None
+        Progress bar with the running loss (``None``: only on a terminal).
+    keep_checkpoints : int or None
+        Keep only the newest ``k`` checkpoints (``None``: keep all).
+    tensorboard : bool
+        Also log to ``run_dir/tensorboard`` when the ``tensorboard`` package is installed.
+    run_info : dict, optional
+        Extra JSON-serialisable facts stored in ``config.json`` (e.g. the input file names).
+    on_epoch_end : callable(epoch, loss), optional
+        Called after each epoch's checkpoint is written.
+
+    Returns
+    -------
+    TrainResult
+
+    Raises
+    ------
+    FileExistsError
+        ``run_dir`` already holds a run and ``resume`` is false.
+    FileNotFoundError
+        ``resume=True`` but ``run_dir`` holds no run.
+    ValueError, TypeError
+        Bad features (dtype, shape, NaN/Inf), mismatching configuration, a diverging loss.
+
+    Example
+    -------
+    >>> x = np.random.default_rng(0).uniform(-1, 1, (16, 10, 8)).astype(np.float32)
+    >>> r = train(x, "run", AutoencoderConfig(num_features=8),
+    ...           TrainingConfig(num_epochs=1, batch_size=8), progress=False)   # doctest: +SKIP
+    >>> r.epoch, len(r.losses)                                                 # doctest: +SKIP
+    (1, 1)
+    """
+    run_dir = Path(run_dir)
+    if run_dir.exists() and not run_dir.is_dir():
+        raise NotADirectoryError(f"run_dir {run_dir} exists and is not a directory")
+    if model_config is not None and not isinstance(model_config, AutoencoderConfig):
+        raise TypeError(f"model_config must be an AutoencoderConfig, got "
+                        f"{type(model_config).__name__}")
+    if training_config is not None and not isinstance(training_config, TrainingConfig):
+        raise TypeError(f"training_config must be a TrainingConfig, got "
+                        f"{type(training_config).__name__}")
+    if keep_checkpoints is not None and (isinstance(keep_checkpoints, bool) or not isinstance(
+            keep_checkpoints, numbers.Integral) or keep_checkpoints < 1):
+        raise ValueError(f"keep_checkpoints must be a positive integer or None, got "
+                         f"{keep_checkpoints!r}")
+    if n_threads is not None and (isinstance(n_threads, bool) or not isinstance(
+            n_threads, numbers.Integral) or n_threads < 1):
+        raise ValueError(f"n_threads must be a positive integer, got {n_threads!r}")
+    dev = resolve_device(device)
+    data = _Data(features)
+    config_path = run_dir / "config.json"
+
+    start_ckpt = None
+    if resume:
+        saved = read_run_config(run_dir)
+        saved_model = AutoencoderConfig.from_dict(saved["model"])
+        if model_config is not None and model_config != saved_model:
+            diff = _config_diff(model_config.to_dict(), saved_model.to_dict())
+            raise ValueError(f"model_config differs from the run's saved configuration in {diff}; "
+                             "the architecture of a run cannot change when continuing")
+        model_config = saved_model
+        saved_training = TrainingConfig.from_dict(saved["training"])
+        if training_config is None:
+            training_config = saved_training
+        else:
+            diff = [k for k in _config_diff(training_config.to_dict(), saved_training.to_dict())
+                    if k != "num_epochs"]
+            if diff:
+                log.warning("continuing with changed training settings %s: the weights will "
+                            "differ from those of an uninterrupted run", diff)
+        if saved.get("data_fingerprint") not in (None, data.fingerprint()):
+            warnings.warn("the training data differ from those the run started with; the result "
+                          "will not equal an uninterrupted run", RuntimeWarning, stacklevel=2)
+        start_ckpt = latest_checkpoint(run_dir)
+    else:
+        if config_path.exists() or list_checkpoints(run_dir):
+            raise FileExistsError(f"{run_dir} already holds a training run; continue it with "
+                                  "resume=True (rae-fast train --continue) or choose another "
+                                  "run directory")
+        if model_config is None:
+            model_config = AutoencoderConfig(num_features=data.num_features)
+        training_config = training_config or TrainingConfig()
+    if model_config.num_features != data.num_features:
+        raise ValueError(f"the features have {data.num_features} values per time step but the "
+                         f"model expects num_features={model_config.num_features}")
+    tc = training_config
+
+    run_config = {
+        "format": "rae_fast.run", "format_version": 1, "rae_fast_version": __version__,
+        "model": model_config.to_dict(), "training": tc.to_dict(),
+        "feature_shape": None if data.lengths is not None else [data.time, data.num_features],
+        "num_features": data.num_features, "n_instances": data.n,
+        "data_fingerprint": data.fingerprint(),
+    }
+    if run_info:
+        try:
+            run_config["info"] = json.loads(json.dumps(run_info))
+        except (TypeError, ValueError) as exc:
+            raise TypeError(f"run_info must be JSON-serialisable: {exc}") from None
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / "checkpoints").mkdir(exist_ok=True)
+    atomic_write_text(config_path, json.dumps(run_config, indent=2, sort_keys=True) + "\n")
+
+    prev_threads = torch.get_num_threads()
+    fork_devices = [dev.index if dev.index is not None else torch.cuda.current_device()] \
+        if dev.type == "cuda" else []
+    writer = None
+    try:
+        if n_threads is not None:
+            torch.set_num_threads(int(n_threads))
+        with torch.random.fork_rng(devices=fork_devices):
+            torch.manual_seed(tc.seed)
+            model = RecurrentAutoencoder(model_config).to(dev)
+            optimizer = torch.optim.Adam(model.parameters(), lr=tc.learning_rate)
+            epoch = 0
+            if start_ckpt is not None:
+                ckpt = load_checkpoint(start_ckpt, map_location=dev)
+                model.load_state_dict(ckpt["model"])
+                optimizer.load_state_dict(ckpt["optimizer"])
+                for group in optimizer.param_groups:
+                    group["lr"] = tc.learning_rate
+                _set_rng_state(ckpt["rng"], dev)
+                epoch = int(ckpt["epoch"])
+                log.info("continuing %s after epoch %d", run_dir, epoch)
+            loss_path = run_dir / "loss.csv"
+            rows = _read_loss_log(loss_path, epoch)
+            if epoch >= tc.num_epochs:
+                log.info("%s already completed %d of %d epochs; nothing to do", run_dir, epoch,
+                         tc.num_epochs)
+            else:
+                writer = _tensorboard_writer(run_dir, tensorboard)
+            n_batches = math.ceil(data.n / tc.batch_size)
+            while epoch < tc.num_epochs:
+                epoch += 1
+                t0 = time.perf_counter()
+                epoch_loss = _train_epoch(model, optimizer, data, tc, epoch, dev, n_batches,
+                                          progress, writer)
+                seconds = time.perf_counter() - t0
+                _save_checkpoint(run_dir, epoch, model, optimizer, dev, model_config, tc,
+                                 epoch_loss, keep_checkpoints)
+                rows.append({"epoch": epoch, "loss": f"{epoch_loss:.8g}", "steps": n_batches,
+                             "instances": data.n, "seconds": f"{seconds:.3f}",
+                             "learning_rate": f"{tc.learning_rate:g}"})
+                _write_loss_log(loss_path, rows)
+                if writer is not None:
+                    writer.add_scalar("loss/epoch", epoch_loss, epoch)
+                    writer.flush()
+                log.info("epoch %d/%d: loss %.5f (%.1f s)", epoch, tc.num_epochs, epoch_loss,
+                         seconds)
+                if on_epoch_end is not None:
+                    on_epoch_end(epoch, epoch_loss)
+    finally:
+        torch.set_num_threads(prev_threads)
+        if writer is not None:
+            writer.close()
+    model.eval()
+    losses = []
+    for r in rows:
+        with contextlib.suppress(KeyError, ValueError):
+            losses.append(float(r["loss"]))
+    return TrainResult(model=model, run_dir=run_dir, epoch=epoch, losses=losses,
+                       checkpoint=latest_checkpoint(run_dir))
+
+
+def _train_epoch(model, optimizer, data: _Data, tc: TrainingConfig, epoch: int,
+                 dev: torch.device, n_batches: int, progress, writer) -> float:
+    model.train()
+    order = (np.random.default_rng([tc.seed, epoch]).permutation(data.n) if tc.shuffle
+             else np.arange(data.n))
+    total, seen = 0.0, 0
+    params = [p for p in model.parameters() if p.requires_grad]
+    with progress_bar(total=n_batches, desc=f"epoch {epoch}/{tc.num_epochs}", unit="batch",
+                      disable=None if progress is None else not progress) as bar:
+        for step in range(n_batches):
+            idx = order[step * tc.batch_size:(step + 1) * tc.batch_size]
+            x, lengths = data.batch(idx)
+            x = x.to(dev, non_blocking=True)
+            optimizer.zero_grad(set_to_none=True)
+            recon, _ = model(x, lengths)
+            loss = rmse(recon, x, lengths)
+            value = float(loss.detach())
+            if not math.isfinite(value):
+                raise ValueError(f"the loss became {value} at epoch {epoch}, step {step + 1}; "
+                                 "lower the learning rate (checkpoints of earlier epochs are "
+                                 "intact)")
+            loss.backward()
+            torch.nn.utils.clip_grad_value_(params, tc.clip_value)
+            optimizer.step()
+            total += value * len(idx)
+            seen += len(idx)
+            bar.set_postfix(loss=f"{total / seen:.4f}", refresh=False)
+            bar.update(1)
+            if writer is not None:
+                writer.add_scalar("loss/step", value, (epoch - 1) * n_batches + step + 1)
+    return total / seen
+
+
+def _save_checkpoint(run_dir: Path, epoch: int, model, optimizer, dev, model_config,
+                     tc: TrainingConfig, loss: float, keep: Optional[int]) -> Path:
+    ckpt = {
+        "format": "rae_fast.checkpoint", "format_version": CHECKPOINT_FORMAT,
+        "rae_fast_version": __version__, "epoch": epoch, "loss": float(loss),
+        "model": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+        "optimizer": optimizer.state_dict(), "rng": _rng_state(dev),
+        "model_config": model_config.to_dict(), "training_config": tc.to_dict(),
+    }
+    path = run_dir / "checkpoints" / f"epoch_{epoch:04d}.pt"
+    with atomic_path(path) as tmp:
+        torch.save(ckpt, tmp)
+    if keep is not None:
+        for _, old in list_checkpoints(run_dir)[:-keep]:
+            with contextlib.suppress(FileNotFoundError):
+                old.unlink()
+    return path
