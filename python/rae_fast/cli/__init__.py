@@ -59,8 +59,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     try:
         status = args.func(args)
     except KeyboardInterrupt:
-        print(f"rae-fast {args.command}: interrupted; no partial output was left behind",
-              file=sys.stderr)
+        print(f"rae-fast {args.command}: interrupted; no half-written file was left under an "
+              f"output name (run the same command again to resume)", file=sys.stderr)
         return 130
     except USER_ERRORS as exc:
         if args.debug:

@@ -1,0 +1,240 @@
+"""``rae-fast demo``: the whole pipeline on data the package makes itself.
+
+Stages (each is the ``rae-fast`` command of the same name, run in-process, so the demo is also
+a worked example of the command line):
+
+1. ``synth``            six classes of synthetic sounds (:mod:`rae_fast.synth`), 4 folds
+2. ``preprocess``       auDeep log-mel spectrograms (netCDF4)
+3. ``autocorrelogram``  one autocorrelogram per class as ``.npy`` and ``.obj`` (3-D mesh)
+4. ``train``            a recurrent sequence-to-sequence autoencoder (PyTorch)
+5. ``export-onnx``      the encoder as ONNX
+6. ``generate``         representations with ONNX Runtime
+7. ``evaluate``         the paper's MLP, cross-validated over the folds
+
+Everything goes to one output folder, named at the end. Running the demo again with the same
+folder and settings skips the stages that are done (an interrupted run resumes).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from pathlib import Path
+
+from .._io import atomic_write_text
+
+#: Settings of the full demo and of ``--quick`` (used by the tests and CI).
+PRESETS = {
+    "full": dict(n_per_class=24, seconds=2.0, n_mels=64, num_layers=2, num_units=64,
+                 epochs=40, mlp_epochs=400, repeats=1),
+    "quick": dict(n_per_class=8, seconds=1.0, n_mels=32, num_layers=1, num_units=32,
+                  epochs=4, mlp_epochs=100, repeats=1),
+}
+
+
+def register(sub) -> None:
+    p = sub.add_parser(
+        "demo", help="run the whole pipeline on synthetic sounds (or --data DIR)",
+        description="Generate a small labelled data set of synthetic sounds (or use --data DIR), "
+                    "then run preprocess -> train -> export-onnx -> generate -> evaluate, "
+                    "printing each stage with its time, the accuracy and the confusion matrix.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--out", type=Path, default=Path("rae-fast-demo"),
+                   help="output folder (created; a rerun with the same settings resumes)")
+    p.add_argument("--quick", action="store_true",
+                   help="a much smaller run (a few seconds; for tests and CI)")
+    p.add_argument("--data", type=Path, default=None,
+                   help="run on this audio collection instead of synthetic sounds (any layout "
+                        "`rae-fast inspect` recognises; folds are added when it has none)")
+    p.add_argument("--fixed-length", type=float, default=None, metavar="SECONDS",
+                   help="with --data: cut or pad every recording to this length, centred "
+                        "(needed when the recordings differ in length)")
+    p.add_argument("--epochs", type=int, default=None,
+                   help="autoencoder epochs (default: 40, or 4 with --quick)")
+    p.add_argument("--seed", type=int, default=0, help="random seed of every stage")
+    p.add_argument("--threads", type=int, default=None, help="CPU threads (default: all cores)")
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
+                   help="training and inference device")
+    p.set_defaults(func=run_demo)
+
+
+class _Stages:
+    """Runs ``rae-fast`` commands in-process, timing and printing each stage."""
+
+    def __init__(self, verbose_bars: bool):
+        self.times = {}
+        self.bars = verbose_bars
+
+    def run(self, name: str, argv, skip_if: Path = None) -> None:
+        from . import main
+
+        print(f"\n== {name} " + "=" * max(0, 66 - len(name)), flush=True)
+        if skip_if is not None and skip_if.exists():
+            print(f"   done before: {skip_if}")
+            self.times[name] = 0.0
+            return
+        print("   $ rae-fast " + " ".join(str(a) for a in argv), flush=True)
+        t = time.perf_counter()
+        status = main([str(a) for a in argv])
+        if status:
+            raise SystemExit(status)
+        self.times[name] = time.perf_counter() - t
+        print(f"   [{name}: {self.times[name]:.1f} s]", flush=True)
+
+    def timed(self, name: str):
+        stages = self
+
+        class _T:
+            def __enter__(self):
+                print(f"\n== {name} " + "=" * max(0, 66 - len(name)), flush=True)
+                self.t = time.perf_counter()
+
+            def __exit__(self, *exc):
+                if exc[0] is None:
+                    stages.times[name] = time.perf_counter() - self.t
+                    print(f"   [{name}: {stages.times[name]:.1f} s]", flush=True)
+
+        return _T()
+
+
+def _check_settings(out: Path, settings: dict) -> None:
+    """A rerun may resume only a run with the same settings."""
+    path = out / "demo-settings.json"
+    if path.exists():
+        old = json.loads(path.read_text())
+        if old != settings:
+            diff = sorted(k for k in set(old) | set(settings) if old.get(k) != settings.get(k))
+            raise ValueError(f"{out} holds a demo run with other settings ({', '.join(diff)}); "
+                             f"choose another --out or delete that folder")
+    else:
+        out.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(path, json.dumps(settings, indent=2, sort_keys=True))
+
+
+def run_demo(args) -> int:
+    from ..dataset import load
+
+    preset = dict(PRESETS["quick" if args.quick else "full"])
+    if args.epochs is not None:
+        if args.epochs < 1:
+            raise ValueError(f"--epochs must be >= 1, got {args.epochs}")
+        preset["epochs"] = args.epochs
+    if args.data is not None and not args.data.is_dir():
+        raise ValueError(f"--data {args.data} is not a folder")
+    threads = args.threads or os.cpu_count() or 1
+    if threads < 1:
+        raise ValueError(f"--threads must be >= 1, got {args.threads}")
+    out: Path = args.out
+    settings = dict(preset, seed=args.seed, data=str(args.data.resolve()) if args.data else None)
+    _check_settings(out, settings)
+    quiet = ["--quiet"]
+    st = _Stages(verbose_bars=False)
+    t_all = time.perf_counter()
+
+    # 1. data
+    if args.data is None:
+        from ..synth import DEMO_CLASSES, make_demo_dataset
+
+        audio = out / "audio"
+        with st.timed("synth"):
+            make_demo_dataset(audio, n_per_class=preset["n_per_class"], n_folds=4, sr=16000,
+                              seconds=preset["seconds"], seed=args.seed)
+            print(f"   {len(DEMO_CLASSES)} classes x {preset['n_per_class']} clips of "
+                  f"{preset['seconds']} s at 16 kHz in 4 folds -> {audio}")
+            for name, what in DEMO_CLASSES.items():
+                print(f"   {name:13s} {what}")
+        pre = ["--window-width", "0.064", "--window-overlap", "0.032",
+               "--mel-spectrum", preset["n_mels"], "--clip-below", "-60"]
+    else:
+        audio = args.data
+        pre = (["--fixed-length", args.fixed_length, "--center-fixed"]
+               if args.fixed_length else [])
+    specs = out / "spectrograms.nc"
+    st.run("preprocess", ["preprocess", "--basedir", audio, "--output", specs, *pre,
+                          "--workers", threads, *quiet], skip_if=specs)
+    ds = load(specs)
+    try:
+        n_folds = ds.n_folds
+        labelled = ds.is_labelled
+        print(f"   {len(ds)} instances, features {' x '.join(map(str, ds.feature_shape))} "
+              f"({', '.join(ds.feature_dims)}), {len(ds.label_map or {})} labels, "
+              f"{n_folds} folds")
+    finally:
+        ds.close()
+    if not labelled:
+        raise ValueError(f"{audio} has no labels: the demo's evaluation needs labelled "
+                         f"recordings (class folders or a known layout)")
+    if n_folds == 0:
+        st.run("modify", ["modify", specs, "--add-cv-setup", 4,
+                          "--seed", args.seed])
+
+    # 2. autocorrelograms of a few clips (the 3-D view)
+    if args.data is None:
+        acf_dir = out / "autocorrelograms"
+        examples = [sorted((audio / "fold_1" / c).glob("*.wav"))[0] for c in DEMO_CLASSES]
+        st.run("autocorrelogram", ["autocorrelogram", *examples, "--out", acf_dir,
+                                   "--format", "npy", "obj", "--frame-length", 1024,
+                                   "--hop-length", 256, "--max-lag", 400, *quiet])
+
+    # 3. the autoencoder
+    run_dir = out / "run"
+    train = ["train", "--input", specs, "--run-dir", run_dir,
+             "--num-layers", preset["num_layers"], "--num-units", preset["num_units"],
+             "--bidirectional-decoder", "--num-epochs", preset["epochs"],
+             "--seed", args.seed, "--device", args.device, "--threads", threads, *quiet]
+    done_marker = run_dir / "demo-trained"
+    if (run_dir / "checkpoints").exists() and not done_marker.exists():
+        train.append("--continue")
+    st.run("train", train, skip_if=done_marker)
+    done_marker.touch()
+    loss = _loss_summary(run_dir / "loss.csv")
+    if loss:
+        print(f"   reconstruction RMSE {loss[0]:.4f} (epoch 1) -> {loss[1]:.4f} "
+              f"(epoch {loss[2]})")
+    onnx = out / "encoder.onnx"
+    st.run("export-onnx", ["export-onnx", run_dir, "--output", onnx, "--no-autoencoder"],
+           skip_if=onnx)
+    reps = out / "representations.nc"
+    st.run("generate", ["generate", "--model", onnx, "--input", specs, "--output", reps,
+                        "--device", args.device, "--threads", threads, *quiet], skip_if=reps)
+
+    # 4. evaluation
+    ev = ["evaluate", "--input", reps, "--cross-validate", "--classifier", "mlp",
+          "--num-epochs", preset["mlp_epochs"], "--repeat", preset["repeats"],
+          "--seed", args.seed, "--json", out / "evaluation.json",
+          "--csv", out / "confusion.csv"]
+    try:
+        import matplotlib  # noqa: F401
+        ev += ["--plot", out / "confusion.png"]
+    except ImportError:
+        pass
+    st.run("evaluate", ev)
+
+    res = json.loads((out / "evaluation.json").read_text())
+    total = time.perf_counter() - t_all
+    n_classes = len(res.get("class_names", [])) or 1
+    print("\n== summary " + "=" * 58)
+    for name, t in st.times.items():
+        print(f"   {name:16s} {t:7.1f} s")
+    print(f"   {'total':16s} {total:7.1f} s")
+    print(f"   accuracy {100 * res['accuracy']:.1f} %, UAR {100 * res['uar']:.1f} % "
+          f"(chance {100 / n_classes:.1f} %)")
+    print(f"   everything is in {out.resolve()}")
+    return 0
+
+
+def _loss_summary(path: Path):
+    """(first epoch loss, last epoch loss, last epoch) from a run's loss.csv, or None."""
+    import csv
+
+    if not path.exists():
+        return None
+    with open(path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    if not rows:
+        return None
+    key = next((k for k in rows[0] if "loss" in k.lower()), None)
+    if key is None:
+        return None
+    return float(rows[0][key]), float(rows[-1][key]), int(rows[-1].get("epoch", len(rows)))
