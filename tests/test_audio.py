@@ -274,6 +274,14 @@ def test_chunk_frames_too_few():
     (dict(mean_norm="yes"), TypeError, "mean_norm"),
     (dict(window_width="0.1"), TypeError, "window_width"),
     (dict(features="autocorrelogram", max_lag=0.01, fmin=50.0), ValueError, "not both"),
+    (dict(features="autocorrelogram", acf_window="gauss"), ValueError, "acf_window"),
+    (dict(features="autocorrelogram", acf_window=np.hanning(8)), TypeError, "acf_window"),
+    (dict(features="autocorrelogram", acf_normalize="max"), ValueError, "acf_normalize"),
+    (dict(features="autocorrelogram", acf_detrend="yes"), TypeError, "acf_detrend"),
+    (dict(acf_window="hann"), ValueError, "acf_window only applies to features='autocorrelogram'"),
+    (dict(acf_normalize=None, acf_detrend=True), ValueError,
+     "acf_normalize, acf_detrend only apply"),
+    (dict(max_lag=0.01), ValueError, "max_lag only applies"),
 ])
 def test_feature_settings_validation(kwargs, exc, match):
     with pytest.raises(exc, match=match):
@@ -284,6 +292,12 @@ def test_feature_settings_attrs_round_trip():
     s = FeatureSettings(mel_bands=None, clip_above=-5.0, fixed_length=3.0, chunk_length=1.0,
                         chunk_count=2, channels="diff", sr=16000)
     assert FeatureSettings.from_attrs(s.to_attrs()) == s
+    a = FeatureSettings(features="autocorrelogram", fmin=80.0, acf_window="hann",
+                        acf_normalize=None, acf_detrend=True)
+    attrs = a.to_attrs()
+    assert (attrs["preprocess.acf_window"], attrs["preprocess.acf_normalize"],
+            attrs["preprocess.acf_detrend"]) == ("hann", None, True)
+    assert FeatureSettings.from_attrs(attrs) == a
 
 
 # ----------------------------------------------------------------------------- features
@@ -342,16 +356,26 @@ def test_features_errors_name_the_file(tmp_path, write_audio):
 
 
 def _numpy_autocorrelogram(y, sr=None, frame_length=2048, hop_length=512, max_lag=None,
-                           fmin=None, center=True, window=None, normalize="lag0", n_threads=None):
-    """A plain numpy stand-in with the issue-3 signature (used only to test the wiring)."""
-    assert center is False
+                           fmin=None, center=True, window=None, normalize="lag0", detrend=False,
+                           n_threads=None):
+    """A plain float64 numpy reference of rae_fast.autocorrelogram (uncentred frames)."""
+    assert center is False and fmin is None
     max_lag = frame_length // 2 if max_lag is None else max_lag
     n_frames = 1 + (len(y) - frame_length) // hop_length
+    w = (np.ones(frame_length) if window is None else
+         signal.get_window(window, frame_length, fftbins=True))
     out = np.empty((max_lag + 1, n_frames), np.float32)
     for j in range(n_frames):
         f = y[j * hop_length: j * hop_length + frame_length].astype(np.float64)
+        if detrend:
+            f = f - f.mean()
+        f = f * w
         ac = np.correlate(f, f, mode="full")[frame_length - 1:frame_length + max_lag]
-        out[:, j] = ac / ac[0] if ac[0] > 0 else ac
+        if normalize == "lag0":
+            ac = ac / ac[0] if ac[0] > 0 else ac
+        elif normalize == "unbiased":
+            ac = ac / (frame_length - np.arange(max_lag + 1))
+        out[:, j] = ac
     return out
 
 
@@ -371,8 +395,6 @@ def test_autocorrelogram_features_wiring(monkeypatch):
 
 
 def test_autocorrelogram_features_with_the_real_function():
-    if not hasattr(rae_fast, "autocorrelogram"):
-        pytest.skip("rae_fast.autocorrelogram (issue 3) has not landed in this build yet")
     y = np.random.default_rng(1).standard_normal(16000).astype(np.float32)
     s = FeatureSettings(features="autocorrelogram", window_width=0.064, window_overlap=0.032)
     X = compute_features(y, 16000, s)
@@ -389,6 +411,34 @@ def test_autocorrelogram_features_with_the_real_function():
     with pytest.raises(ValueError, match="largest lag"):
         FeatureSettings(features="autocorrelogram", window_width=0.01, window_overlap=0.005,
                         max_lag=0.02).expected_shape(16000, 16000)
+
+
+@pytest.mark.parametrize("acf", [
+    dict(acf_window="hann"),
+    dict(acf_normalize="unbiased"),
+    dict(acf_normalize=None),
+    dict(acf_detrend=True),
+    dict(acf_window="hamming", acf_normalize=None, acf_detrend=True),
+])
+def test_autocorrelogram_window_normalize_detrend(acf):
+    # a tone plus an offset: detrending, windowing and each normalisation all change it
+    rng = np.random.default_rng(2)
+    t = np.arange(12000) / 16000
+    y = (0.6 * np.sin(2 * np.pi * 310 * t) + 0.3 + 0.2 * rng.standard_normal(t.size))
+    y = y.astype(np.float32)
+    base = dict(features="autocorrelogram", window_width=0.032, window_overlap=0.016,
+                max_lag=0.004)
+    plain = compute_features(y, 16000, FeatureSettings(**base))
+    s = FeatureSettings(**base, **acf)
+    X = compute_features(y, 16000, s)
+    assert X.shape == plain.shape == (1, 45, 65)
+    assert not np.allclose(X, plain, atol=1e-3)          # the option is not ignored
+    win, hop = s.frame_params(16000)
+    ref = _numpy_autocorrelogram(y, 16000, win, hop, 64, center=False, window=acf.get("acf_window"),
+                                 normalize=acf.get("acf_normalize", "lag0"),
+                                 detrend=acf.get("acf_detrend", False))
+    scale = max(1.0, float(np.abs(ref).max()))
+    np.testing.assert_allclose(X[0], ref.T, rtol=1e-4, atol=1e-5 * scale)
 
 
 # ----------------------------------------------------------------------------- preprocess
@@ -447,6 +497,43 @@ def test_preprocess_interrupted_then_resumed(tmp_path, collection, monkeypatch):
                             fixed_length=1.0, center_fixed=True)
     res = preprocess(root, out, other, workers=1, show_progress=False)
     assert res.resumed_files == 0 and load(out).feature_shape == (49, 16)
+
+
+def test_autocorrelogram_options_are_part_of_the_resume_fingerprint(tmp_path, collection,
+                                                                      monkeypatch):
+    root, _ = collection
+    base = dict(features="autocorrelogram", window_width=0.032, window_overlap=0.016,
+                max_lag=0.002, fixed_length=1.0)
+    first = FeatureSettings(**base)
+    out = tmp_path / "acf.nc"
+    monkeypatch.setattr(DataSetWriter, "_FLUSH_BYTES", 1)
+    real = audio.extract_features
+    calls = [0]
+
+    def flaky(path, settings, **kw):
+        calls[0] += 1
+        if calls[0] == 6:
+            raise KeyboardInterrupt
+        return real(path, settings, **kw)
+
+    for other in (dict(acf_window="hann"), dict(acf_normalize="unbiased"),
+                  dict(acf_detrend=True)):
+        calls[0] = 0
+        monkeypatch.setattr(audio, "extract_features", flaky)
+        with pytest.raises(KeyboardInterrupt):
+            preprocess(root, out, first, workers=1, show_progress=False)
+        assert (tmp_path / "acf.nc.partial").exists()
+        monkeypatch.setattr(audio, "extract_features", real)
+        changed = FeatureSettings(**base, **other)
+        res = preprocess(root, out, changed, workers=1, show_progress=False)
+        assert res.resumed_files == 0 and res.processed_files == 15   # not mixed with `first`
+        ds = load(out)
+        key, value = next(iter(other.items()))
+        assert ds.attrs[f"preprocess.{key}"] == value
+        assert np.array_equal(ds.features[0], extract_features(root / ds.filenames[0],
+                                                               changed)[0])
+        assert not np.allclose(ds.features[0], extract_features(root / ds.filenames[0],
+                                                                first)[0], atol=1e-3)
 
 
 def test_preprocess_bad_files_listed_or_skipped(tmp_path, collection, write_audio):

@@ -169,6 +169,24 @@ def test_bad_input():
         rae_fast.fundamental_frequency(y, 16000, fmin=500, fmax=400)
     with pytest.raises(ValueError, match="method"):
         rae_fast.fundamental_frequency(y, 16000, method="yin")
+    for method in ("autocorrelation", "fft"):
+        with pytest.raises(ValueError, match="hop_length must be >= 1, got 0"):
+            rae_fast.fundamental_frequency(y, 16000, hop_length=0, method=method)
+        with pytest.raises(TypeError, match="hop_length must be an integer"):
+            rae_fast.fundamental_frequency(y, 16000, hop_length=256.5, method=method)
+
+
+@pytest.mark.parametrize("max_lag", [50, 160, 161, 400])
+def test_fmin_and_max_lag_together_are_refused(max_lag):
+    # fmin = 100 Hz at 16 kHz means max_lag = 160: neither a shorter, an equal nor a longer
+    # max_lag may silently win over fmin (or the other way round)
+    y = signal("noise", 4000).astype(np.float32)
+    with pytest.raises(ValueError, match="give max_lag or fmin, not both"):
+        rae_fast.autocorrelogram(y, sr=16000, fmin=100.0, max_lag=max_lag, frame_length=512)
+    # each alone is fine, and fmin means max_lag = ceil(sr / fmin)
+    a = rae_fast.autocorrelogram(y, sr=16000, fmin=100.0, frame_length=512)
+    b = rae_fast.autocorrelogram(y, sr=16000, max_lag=160, frame_length=512)
+    assert a.shape[0] == 161 and np.array_equal(a, b)
 
 
 F0S = [60, 70, 82.4, 97.5, 110, 150, 220, 330, 440, 523.25, 600, 700, 800, 900, 1000]

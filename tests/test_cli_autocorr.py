@@ -321,3 +321,14 @@ def test_esc10_clips(tmp_path, esc10_path, capsys):
     A = np.load(out / f"{clips[0].stem}.npy")
     assert A.shape == (442, 431)                          # 5 s at 44.1 kHz, hop 512
     assert (out / f"{clips[0].stem}.png").read_bytes()[:8] == PNG_MAGIC
+
+
+def test_fmin_and_max_lag_together_fail_before_any_work(tmp_path, capsys):
+    from rae_fast.cli import main as cli_main
+    import soundfile as sf
+    wav = tmp_path / "a.wav"
+    sf.write(wav, np.zeros(4000, dtype=np.float32) + 0.1, 8000)
+    assert cli_main(["autocorrelogram", str(wav), "--out", str(tmp_path / "o"),
+                     "--fmin", "100", "--max-lag", "50"]) == 2
+    assert "not both" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists() or not any((tmp_path / "o").rglob("*.npy"))

@@ -78,8 +78,6 @@ def test_preprocess_autocorrelograms(tmp_path, small, capsys):
     import rae_fast
     from rae_fast.audio import load_audio
 
-    if not hasattr(rae_fast, "autocorrelogram"):
-        pytest.skip("rae_fast.autocorrelogram (issue 3) has not landed in this build yet")
     root, _ = small
     out = tmp_path / "ac.nc"
     args = ["preprocess", "--basedir", root, "--output", out, "--features", "autocorrelogram",
@@ -97,6 +95,65 @@ def test_preprocess_autocorrelograms(tmp_path, small, capsys):
     code, text, _ = run_cli(args[:-1] + ["--pretend", "3", "--pretend-output",
                                          tmp_path / "ac.png"], capsys)
     assert code == 0 and (tmp_path / "ac.png").exists() and "autocorrelogram" in text
+    assert ds.attrs["preprocess.acf_normalize"] == "lag0"
+    assert ds.attrs["preprocess.acf_window"] is None and ds.attrs["preprocess.acf_detrend"] is False
+
+
+@pytest.mark.parametrize("option, kwargs", [
+    (["--acf-window", "hann"], dict(window="hann")),
+    (["--acf-normalize", "unbiased"], dict(normalize="unbiased")),
+    (["--acf-normalize", "none"], dict(normalize=None)),
+    (["--acf-detrend"], dict(detrend=True)),
+])
+def test_preprocess_autocorrelogram_options(tmp_path, small, capsys, option, kwargs):
+    import rae_fast
+    from rae_fast.audio import load_audio
+
+    root, _ = small
+    args = ["preprocess", "--basedir", root, "--features", "autocorrelogram", "--window-width",
+            "0.032", "--window-overlap", "0.016", "--max-lag", "0.005", "--fixed-length", "1.0",
+            "--quiet"]
+    code, _, _ = run_cli(args + ["--output", tmp_path / "plain.nc"], capsys)
+    assert code == 0
+    code, text, _ = run_cli(args + ["--output", tmp_path / "opt.nc"] + option, capsys)
+    assert code == 0, text
+    plain, ds = load(tmp_path / "plain.nc"), load(tmp_path / "opt.nc")
+    assert ds.feature_shape == plain.feature_shape == (61, 81)
+    assert not np.allclose(ds.features, plain.features, atol=1e-3)   # the option is used
+    y, sr = load_audio(root / ds.filenames[4], fixed_length=1.0)
+    ref = rae_fast.autocorrelogram(y, sr=sr, frame_length=512, hop_length=256, max_lag=80,
+                                   center=False, **kwargs)
+    assert np.array_equal(ds.features[4], ref.T)
+    key = {"window": "acf_window", "normalize": "acf_normalize", "detrend": "acf_detrend"}
+    (name, value), = kwargs.items()
+    assert ds.attrs[f"preprocess.{key[name]}"] == value
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["--features", "autocorrelogram", "--acf-window", "gauss"], "unknown window 'gauss'"),
+    (["--acf-window", "hann"], "acf_window only applies to features='autocorrelogram'"),
+    (["--features", "autocorrelogram", "--max-lag", "0.005", "--fmin", "100"], "not both"),
+])
+def test_preprocess_autocorrelogram_option_errors(tmp_path, small, capsys, args, needle):
+    root, _ = small
+    code, _, err = run_cli(["preprocess", "--basedir", root, "--output", tmp_path / "e.nc",
+                            "--quiet"] + args, capsys)
+    assert code == 2 and needle in err and not (tmp_path / "e.nc").exists()
+    with pytest.raises(SystemExit):
+        main(["preprocess", "--basedir", str(root), "--acf-normalize", "max"])
+    assert "--acf-normalize" in capsys.readouterr().err
+
+
+def test_pretend_without_matplotlib_gives_the_install_hint(tmp_path, small, capsys,
+                                                           monkeypatch):
+    import sys
+
+    root, _ = small
+    monkeypatch.setitem(sys.modules, "matplotlib.figure", None)     # as if not installed
+    code, text, err = run_cli(["preprocess", "--basedir", root, "--output", tmp_path / "x.nc",
+                               "--pretend", 0] + SMALL, capsys)
+    assert code == 2 and "pip install 'rae_fast[plot]'" in err
+    assert text == "" and not list(tmp_path.glob("*.png"))           # failed before any work
 
 
 def test_inspect_reports_integrity_problems(tmp_path, make_dataset, capsys):
@@ -108,13 +165,44 @@ def test_inspect_reports_integrity_problems(tmp_path, make_dataset, capsys):
     assert code == 1 and "integrity problems" in text and "chunk numbers" in text
 
 
-def test_pretend_writes_png(tmp_path, small, capsys):
+def test_pretend_writes_png(tmp_path, small, capsys, monkeypatch):
+    from matplotlib.figure import Figure
+
+    from rae_fast.audio import FeatureSettings, compute_features, load_audio
+    from rae_fast.datasets import parse_dataset
+
+    saved = []
+    real_savefig = Figure.savefig
+
+    def capture(fig, *a, **kw):
+        saved.append(fig)
+        return real_savefig(fig, *a, **kw)
+
+    monkeypatch.setattr(Figure, "savefig", capture)
     root, _ = small
     png = tmp_path / "p.png"
     code, text, _ = run_cli(["preprocess", "--basedir", root, "--output", tmp_path / "x.nc",
                              "--pretend", 2, "--pretend-output", png] + SMALL, capsys)
     assert code == 0 and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "number of chunks" in text and not (tmp_path / "x.nc").exists()
+    # the picture: the spectrogram (dB, with a colour bar) and the amplitude histogram
+    assert len(saved) == 1
+    axes = [ax for ax in saved[0].axes if ax.get_label() != "<colorbar>"]
+    assert len(axes) == 2 and len(saved[0].axes) == 3
+    spec, hist = axes
+    assert spec.get_title().startswith("Spectrogram (dB)") and spec.get_ylabel() == "Mel band"
+    assert hist.get_title() == "Amplitude histogram"
+    assert hist.get_xlabel() == "Amplitude (dB)" and hist.get_ylabel() == "Probability density"
+    inst = parse_dataset(root).instances[2]
+    y, sr = load_audio(inst.path, fixed_length=1.0, center_fixed=True)
+    s = FeatureSettings(window_width=0.04, window_overlap=0.02, mel_bands=24, fixed_length=1.0,
+                        center_fixed=True)
+    db = compute_features(y, sr, s, mean_norm=False)[0].T              # (bands, frames), dB
+    image = np.asarray(spec.images[0].get_array())
+    np.testing.assert_array_equal(image, db)
+    heights = np.asarray(hist.patches[0].get_xy())[1:201:2, 1]       # stepfilled outline
+    expected, _ = np.histogram(db.ravel(), bins=100, range=(-59.99, 0.0), density=True)
+    np.testing.assert_allclose(heights, expected, rtol=1e-6)
     code, _, _ = run_cli(["preprocess", "--basedir", root, "--output", tmp_path / "x.nc",
                           "--pretend", 0, "--chunk-length", 0.3, "--chunk-count", 3] + SMALL,
                          capsys)

@@ -98,6 +98,49 @@ def test_audeep_parser_names_are_accepted(make_collection):
     assert get_parser("NoMetadataParser", root).name == "no_metadata"
 
 
+@pytest.mark.parametrize("layout", ["esc", "partitioned", "cross_validated", "class_folders",
+                                    "no_metadata"])
+def test_folder_layouts_read_other_extensions(make_collection, layout):
+    """extensions={".obj"}: the same layout rules, other files (audio ones are then ignored)."""
+    root, rows = make_collection(layout, per_label=3, duration=0.2)
+    audio = parse_dataset(root)
+    for r in rows:                                  # an .obj next to every audio file
+        (root / r["filename"]).with_suffix(".obj").write_text("# mesh\n")
+    (root / rows[0]["filename"]).with_suffix(".npy").write_bytes(b"other")
+    assert detect_parser(root, extensions={".obj"}) == layout
+    for exts in ({".obj"}, ["OBJ"], "obj"):
+        objs = parse_dataset(root, extensions=exts)
+        assert objs.parser == layout and objs.n_folds == audio.n_folds
+        assert objs.label_map == audio.label_map
+        assert len(objs.instances) == len(audio.instances) == len(rows)
+        for a, o in zip(audio.instances, objs.instances):
+            assert o.path == a.path.with_suffix(".obj") and o.filename.endswith(".obj")
+            assert (o.label_nominal, o.cv_folds, o.partition) == \
+                (a.label_nominal, a.cv_folds, a.partition)
+    both = parse_dataset(root, layout, extensions={".obj", ".npy"})
+    assert len(both.instances) == len(rows) + 1
+    assert parse_dataset(root).instances == audio.instances          # default: audio only
+
+
+def test_extensions_messages_and_errors(make_collection, tmp_path):
+    root, _ = make_collection("esc", per_label=2, duration=0.2)
+    with pytest.raises(ValueError, match="class folder .* has no .obj files"):
+        parse_dataset(root, "esc", extensions={".obj"})
+    with pytest.raises(ValueError, match="no .obj files below the folder"):
+        parse_dataset(root, "no_metadata", extensions={".obj"})
+    for layout in ("esc50", "dcase", "urbansound8k"):
+        meta_root, _ = make_collection(layout, per_label=2, duration=0.2)
+        assert parse_dataset(meta_root, layout).parser == layout
+        with pytest.raises(ValueError, match=f"{layout}.*metadata lists audio files"):
+            parse_dataset(meta_root, layout, extensions={".obj"})
+    with pytest.raises(ValueError, match="empty"):
+        parse_dataset(root, extensions=[])
+    with pytest.raises(TypeError, match="extensions"):
+        parse_dataset(root, extensions=[3])
+    with pytest.raises(ValueError, match="not a file name extension"):
+        parse_dataset(root, extensions={"a/b"})
+
+
 @pytest.mark.parametrize("k, seed", [(2, 0), (3, 1), (5, 2)])
 def test_class_folders_stratified_folds(make_collection, k, seed):
     root, rows = make_collection("class_folders", labels=("a", "b", "c", "d"), per_label=6,

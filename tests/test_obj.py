@@ -564,6 +564,67 @@ def test_load_dataset_needs_a_folder(tmp_path):
         obj.load_dataset(tmp_path)
 
 
+@pytest.mark.parametrize("parser", ["auto", "cross_validated"])
+def test_load_dataset_cross_validated_layout(tmp_path, parser):
+    layout = {"fold_1/cat": ["a.obj", "b.obj"], "fold_1/dog": ["c.obj"],
+              "fold_2/cat": ["d.obj"], "fold_2/dog": ["e.obj"], "fold_3/dog": ["f.obj"]}
+    arrays = make_obj_folder(tmp_path, layout)
+    (tmp_path / "fold_2" / "dog" / "e.png").write_bytes(b"not an instance")
+    ds = obj.load_dataset(tmp_path, parser=parser)
+    assert ds.attrs["source.parser"] == "cross_validated"
+    assert ds.filenames.tolist() == sorted(arrays)
+    assert ds.label_map == {"cat": 0, "dog": 1}
+    assert ds.label_nominal.tolist() == ["cat", "cat", "dog", "cat", "dog", "dog"]
+    assert ds.n_folds == 3
+    assert ds.cv_folds.tolist() == [[1, 0, 0]] * 3 + [[0, 1, 0]] * 2 + [[0, 0, 1]]
+    for i, name in enumerate(ds.filenames):
+        assert np.array_equal(ds.features[i], arrays[name].T)
+
+
+def test_load_dataset_class_folder_and_partitioned_layouts(tmp_path):
+    cls = tmp_path / "cls"
+    arrays = make_obj_folder(cls, {"owl": [f"{k}.obj" for k in range(4)],
+                                   "bee": [f"{k}.obj" for k in range(4)]})
+    ds = obj.load_dataset(cls, parser="class_folders", parser_options={"n_folds": 2, "seed": 3})
+    assert ds.label_map == {"bee": 0, "owl": 1} and ds.n_folds == 2
+    assert np.all((ds.cv_folds == 1).sum(axis=1) == 1)
+    for lab in ("bee", "owl"):                     # stratified: 2 + 2 per class
+        assert (ds.cv_folds[ds.label_nominal == lab, 0] == 1).sum() == 2
+    assert sorted(ds.filenames.tolist()) == sorted(arrays)
+    assert obj.load_dataset(cls, parser="auto").n_folds == 0       # class folders, no folds
+
+    part = tmp_path / "part"
+    make_obj_folder(part, {"train/owl": ["a.obj"], "train/bee": ["b.obj"], "test/owl": ["c.obj"]})
+    ds = obj.load_dataset(part, parser="auto")
+    assert ds.attrs["source.parser"] == "partitioned" and ds.n_folds == 0
+    assert dict(zip(ds.filenames, ds.partition.tolist())) == {
+        "train/owl/a.obj": 0, "train/bee/b.obj": 0, "test/owl/c.obj": 2}
+
+    loose = tmp_path / "loose"
+    make_obj_folder(loose, {"x": ["1.obj"], "x/y": ["2.obj"]})
+    ds = obj.load_dataset(loose, parser="no_metadata")
+    assert ds.filenames.tolist() == ["x/1.obj", "x/y/2.obj"] and ds.label_map is None
+    with pytest.raises(ValueError, match="parser 'esc' cannot read"):
+        obj.load_dataset(cls)                      # the default stays the ESC layout
+    with pytest.raises(ValueError, match="esc50.*metadata lists audio files"):
+        obj.load_dataset(cls, parser="esc50")
+
+
+def test_obj_and_plotting_are_attributes_of_the_package(monkeypatch):
+    import sys
+
+    for name in ("obj", "plotting"):
+        monkeypatch.delattr(rae_fast, name, raising=False)
+        monkeypatch.delitem(sys.modules, f"rae_fast.{name}", raising=False)
+        assert name in dir(rae_fast)
+        assert hasattr(rae_fast, name)             # imported on first access
+    assert callable(rae_fast.obj.write_autocorrelogram)
+    assert callable(rae_fast.obj.load_dataset)
+    assert callable(rae_fast.plotting.plot_autocorrelogram)
+    with pytest.raises(AttributeError, match="no_such_module"):
+        rae_fast.no_such_module
+
+
 def test_esc10_clip_round_trip(tmp_path, esc10_path):
     from rae_fast.audio import load_audio
 

@@ -8,6 +8,13 @@ Runtime, evaluation with cross-validation, and export.
 >>> y = np.random.default_rng(0).standard_normal(22050).astype(np.float32)
 >>> rae_fast.melspectrogram(y=y, sr=22050).shape
 (128, 44)
+
+The sub-modules (``rae_fast.obj``, ``rae_fast.audio``, ``rae_fast.dataset``,
+``rae_fast.plotting``...) are attributes of the package, imported on first use, so that
+``import rae_fast`` stays light:
+
+>>> callable(rae_fast.obj.write_autocorrelogram)
+True
 """
 __version__ = "0.1.0"
 
@@ -24,3 +31,23 @@ __all__ = [
     "audeep_normalize", "hz_to_mel", "mel_to_hz", "simd_level", "autocorrelogram",
     "autocorrelogram_axes", "autocorrelation_method", "fundamental_frequency",
 ]
+
+#: Sub-modules reachable as ``rae_fast.<name>`` without importing them first; they are
+#: imported on first access (torch, onnxruntime and matplotlib only load when a module
+#: that needs them is used).
+_SUBMODULES = frozenset({
+    "audio", "autocorr", "cli", "dataset", "datasets", "dsp", "evaluation", "export", "fusion",
+    "inference", "model", "obj", "plotting", "progress", "synth",
+})
+
+
+def __getattr__(name: str):
+    """Import a sub-module on first access (``rae_fast.obj``, ``rae_fast.plotting``...)."""
+    if name in _SUBMODULES:
+        import importlib
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | _SUBMODULES)

@@ -538,7 +538,16 @@ class FeatureSettings:
     sr : int or None
         Resample to this rate (Hz) first; ``None`` keeps each file's rate.
     max_lag, fmin : float or None
-        Autocorrelograms only: largest lag in seconds, lowest frequency in Hz.
+        Autocorrelograms only: largest lag in seconds, lowest frequency in Hz (not both).
+    acf_window : str or None
+        Autocorrelograms only: window applied to each frame before correlating (a name of
+        :func:`rae_fast.get_window`, e.g. ``"hann"``); None (default): rectangular.
+    acf_normalize : {"lag0", "unbiased", None}
+        Autocorrelograms only (see :func:`rae_fast.autocorrelogram`): ``"lag0"`` (default)
+        divides by the zero-lag value, ``"unbiased"`` divides lag l by the overlap
+        ``frame - l``, None keeps the raw sums.
+    acf_detrend : bool
+        Autocorrelograms only: remove each frame's mean first.
 
     >>> s = FeatureSettings(fixed_length=5.0, center_fixed=True)
     >>> s.frame_params(44100), s.expected_shape(220500, 44100)
@@ -560,6 +569,9 @@ class FeatureSettings:
     sr: Optional[int] = None
     max_lag: Optional[float] = None
     fmin: Optional[float] = None
+    acf_window: Optional[str] = None
+    acf_normalize: Optional[str] = "lag0"
+    acf_detrend: bool = False
 
     def __post_init__(self):
         if self.features not in ("spectrogram", "autocorrelogram"):
@@ -600,6 +612,33 @@ class FeatureSettings:
         _opt_float(self.fmin, "fmin", 0.0, strict=True)
         if self.max_lag is not None and self.fmin is not None:
             raise ValueError("give max_lag or fmin, not both (fmin sets max_lag to its period)")
+        self._check_acf_options()
+
+    def _check_acf_options(self) -> None:
+        if self.acf_window is not None:
+            if not isinstance(self.acf_window, str):
+                raise TypeError(f"acf_window must be a window name (str) or None, got "
+                                f"{self.acf_window!r}")
+            from .dsp import get_window
+            try:
+                get_window(self.acf_window, 16)
+            except (TypeError, ValueError) as exc:
+                raise ValueError(f"acf_window: {exc}") from None
+        if self.acf_normalize not in ("lag0", "unbiased", None):
+            raise ValueError(f'acf_normalize must be "lag0", "unbiased" or None, got '
+                             f'{self.acf_normalize!r}')
+        if not isinstance(self.acf_detrend, (bool, np.bool_)):
+            raise TypeError(f"acf_detrend must be True or False, got {self.acf_detrend!r}")
+        if self.features != "autocorrelogram":
+            given = [name for name, value, default in (
+                ("max_lag", self.max_lag, None), ("fmin", self.fmin, None),
+                ("acf_window", self.acf_window, None),
+                ("acf_normalize", self.acf_normalize, "lag0"),
+                ("acf_detrend", bool(self.acf_detrend), False)) if value != default]
+            if given:
+                verb = "apply" if len(given) > 1 else "applies"
+                raise ValueError(f"{', '.join(given)} only {verb} to features='autocorrelogram', "
+                                 f"not to {self.features!r}")
 
     # derived quantities ------------------------------------------------------------------
     @property
@@ -744,13 +783,10 @@ def compute_features(y: np.ndarray, sr: int, settings: FeatureSettings = Feature
         else:
             S = S[None]
     else:
-        autocorrelogram = getattr(rae_fast, "autocorrelogram", None)
-        if autocorrelogram is None:
-            raise ValueError("features='autocorrelogram' needs rae_fast.autocorrelogram, which "
-                             "this build does not provide yet")
         kw = dict(sr=sr, frame_length=win, hop_length=hop, center=False, n_threads=n_threads,
-                  max_lag=settings.max_lag_samples(sr, win))
-        S = np.asarray(autocorrelogram(y, **kw), dtype=np.float32)
+                  max_lag=settings.max_lag_samples(sr, win), window=settings.acf_window,
+                  normalize=settings.acf_normalize, detrend=bool(settings.acf_detrend))
+        S = np.asarray(rae_fast.autocorrelogram(y, **kw), dtype=np.float32)
         S = chunk_frames(S, cw, settings.chunk_count, what) if cw is not None else S[None]
     return np.ascontiguousarray(np.swapaxes(S, -1, -2), dtype=np.float32)
 

@@ -31,6 +31,9 @@ def _acf_setup(y, sr, frame_length, hop_length, max_lag, fmin, center, window, n
     hop_length = check_int(hop_length, "hop_length", 1)
     if sr is not None:
         sr = check_float(sr, "sr", minimum=0.0, strict_min=True)
+    if fmin is not None and max_lag is not None:
+        raise ValueError(f"give max_lag or fmin, not both (got max_lag={max_lag!r}, "
+                         f"fmin={fmin!r}): fmin sets max_lag to its period ceil(sr / fmin)")
     if fmin is not None:
         if sr is None:
             raise ValueError("fmin needs the sampling rate sr (to turn a frequency into a lag)")
@@ -38,11 +41,10 @@ def _acf_setup(y, sr, frame_length, hop_length, max_lag, fmin, center, window, n
         if fmin > sr / 2:
             raise ValueError(f"fmin ({fmin} Hz) must be <= sr / 2 ({sr / 2} Hz)")
         lag = int(math.ceil(sr / fmin))
-        if max_lag is None:
-            if lag >= frame_length:
-                raise ValueError(f"fmin = {fmin} Hz needs lags up to {lag} samples, which a frame of "
-                                 f"{frame_length} samples cannot hold; raise frame_length or fmin")
-            max_lag = lag
+        if lag >= frame_length:
+            raise ValueError(f"fmin = {fmin} Hz needs lags up to {lag} samples, which a frame of "
+                             f"{frame_length} samples cannot hold; raise frame_length or fmin")
+        max_lag = lag
     if max_lag is None:
         max_lag = frame_length // 2
     max_lag = check_int(max_lag, "max_lag", 0)
@@ -113,9 +115,11 @@ def autocorrelogram(y, sr: Optional[float] = None, frame_length: int = 2048, hop
         Samples between frame starts (default 512).
     max_lag : int, optional
         Largest lag in samples (< frame_length). Default: ``ceil(sr / fmin)`` when ``fmin`` is
-        given, else ``frame_length // 2``.
+        given, else ``frame_length // 2``. Give ``max_lag`` or ``fmin``, not both.
     fmin : float, optional
-        Lowest frequency of interest in Hz: sets ``max_lag`` to its period.
+        Lowest frequency of interest in Hz: sets ``max_lag`` to its period ``ceil(sr / fmin)``
+        (needs ``sr``). Giving both ``fmin`` and ``max_lag`` is a ``ValueError``, since one
+        would silently override the other.
     center : bool
         Pad ``frame_length // 2`` samples on both sides so that frame t is centred at
         ``t * hop_length`` (librosa's convention).
@@ -246,6 +250,7 @@ def fundamental_frequency(y, sr: float, fmin: float = 60.0, fmax: float = 1000.0
     frame_length : int, optional
         Default: the power of two holding at least 2.5 periods of fmin (at least 1024).
     hop_length : int
+        Samples between frame starts (>= 1).
     method : {"autocorrelation", "fft"}
     threshold : float, optional
         Voicing threshold (see above).
@@ -268,6 +273,7 @@ def fundamental_frequency(y, sr: float, fmin: float = 60.0, fmax: float = 1000.0
     """
     threads = check_threads(n_threads)
     sr = check_float(sr, "sr", minimum=0.0, strict_min=True)
+    hop_length = check_int(hop_length, "hop_length", 1)
     fmin = check_float(fmin, "fmin", minimum=0.0, strict_min=True)
     fmax = check_float(fmax, "fmax", minimum=0.0, strict_min=True)
     if fmax > sr / 2:

@@ -26,8 +26,9 @@ skipped. Regular files (as written here) take a vectorised path; anything else, 
 error, goes through a line-by-line parser that names the file and the line.
 
 :func:`load_dataset` turns a folder of ``.obj`` autocorrelograms laid out like ESC
-(``NNN - Class/F-ID-T.obj``, fold = first character of the file name) into a
-:class:`rae_fast.dataset.DataSet` with labels and cross-validation folds.
+(``NNN - Class/F-ID-T.obj``, fold = first character of the file name) — or in any folder layout
+of :mod:`rae_fast.datasets` — into a :class:`rae_fast.dataset.DataSet` with labels and
+cross-validation folds; the layout rules are those of the audio parsers.
 
 >>> import numpy as np, rae_fast
 >>> from rae_fast import obj
@@ -740,45 +741,22 @@ def read_autocorrelogram(path: PathLike,
 
 # ------------------------------------------------------------------------------ data sets
 
-def _esc_obj_files(folder: Path) -> List[Tuple[Path, str, int, int]]:
-    """``(path, label, label index, fold index)`` for every ``.obj`` file of an ESC-like folder."""
-    from .datasets._base import visible_dirs
-    from .datasets.esc import _CLASS_RE, _FILE_RE
-
-    dirs = visible_dirs(folder)
-    if not dirs:
-        raise ValueError(f"{folder} has no class folders (expected 'NNN - Class/F-ID-T.obj')")
-    out, seen = [], {}
-    for label_idx, d in enumerate(dirs):
-        m = _CLASS_RE.match(d.name)
-        if m is None:
-            raise ValueError(f"class folder {d} does not look like 'NNN - Name'")
-        if m.group(2) in seen:
-            raise ValueError(f"{folder}: class {m.group(2)!r} has two folders, "
-                             f"{seen[m.group(2)]!r} and {d.name!r}")
-        seen[m.group(2)] = d.name
-        files = sorted((p for p in d.iterdir() if p.suffix.lower() == ".obj"
-                        and not p.name.startswith(".") and p.is_file()), key=lambda p: p.name)
-        if not files:
-            raise ValueError(f"class folder {d} has no .obj files")
-        for f in files:
-            if not _FILE_RE.match(f.name):
-                raise ValueError(f"{f}: the file name does not start with a fold number 1-5 and "
-                                 f"'-' (as in ESC: F-ID-T.obj)")
-            out.append((f, m.group(2), label_idx, int(f.name[0]) - 1))
-    return out
-
-
 def load_dataset(folder: PathLike, workers: Optional[int] = None,
-                 show_progress: Optional[bool] = False):
-    """Load a folder of autocorrelogram OBJ files laid out like ESC as a labelled DataSet.
+                 show_progress: Optional[bool] = False, parser: str = "esc",
+                 parser_options: Optional[dict] = None):
+    """Load a folder of autocorrelogram OBJ files as a (labelled) DataSet.
 
-    Layout: ``folder/NNN - Class/F-ID-T.obj`` (e.g. written by ``rae-fast autocorrelogram
-    ESC-10 --out DIR --format obj``). The fold (1-5) is the first character of the file name
-    (file of fold F: validation in fold F, training in the others); labels are numbered in the
-    order of the class folders (``001 - Dog bark`` -> 0, ...), exactly as
-    :class:`rae_fast.datasets.esc.ESCParser` and auDeep's ESC parser do. Other files in the
-    class folders are ignored.
+    The folder is read by the data set parsers of :mod:`rae_fast.datasets` with ``.obj``
+    files as instances, so labels, folds and partitions follow exactly the rules of those
+    layouts. The default, ``parser="esc"``, reads ``folder/NNN - Class/F-ID-T.obj`` (e.g.
+    written by ``rae-fast autocorrelogram ESC-10 --out DIR --format obj``): the fold (1-5) is
+    the first character of the file name (file of fold F: validation in fold F, training in
+    the others); labels are numbered in the order of the class folders (``001 - Dog bark`` ->
+    0, ...), as :class:`rae_fast.datasets.esc.ESCParser` and auDeep's ESC parser do.
+    ``parser="auto"`` detects the layout; ``"cross_validated"`` (``fold_K/<label>/*.obj``),
+    ``"partitioned"`` (``train|devel|test/<label>/*.obj``), ``"class_folders"``
+    (``<label>/*.obj``, option ``n_folds``) and ``"no_metadata"`` (unlabelled) work too.
+    Other files in the folders are ignored.
 
     Parameters
     ----------
@@ -787,18 +765,24 @@ def load_dataset(folder: PathLike, workers: Optional[int] = None,
         Threads reading files (default: all cores).
     show_progress : bool or None
         Progress bar (None: only on a terminal).
+    parser : str
+        Layout (a name of :data:`rae_fast.datasets.PARSERS` or ``"auto"``; default ``"esc"``).
+    parser_options : dict, optional
+        Options of the parser, e.g. ``{"n_folds": 5}`` for ``class_folders``.
 
     Returns
     -------
     rae_fast.dataset.DataSet
         Features float32 ``(n_files, n_frames, n_lags)``, time-major, ``feature_dims``
         ``("time", "lag")``; ``attrs`` hold ``times_s`` and ``lags_ms``; filenames relative
-        to ``folder``; 5 cross-validation folds.
+        to ``folder``; the layout's folds (5 for ESC) and partitions.
 
     Raises
     ------
     ValueError
-        Not an ESC-like layout, a file that is not an autocorrelogram mesh, or files with a
+        The folder does not match the layout (the parser's reason: e.g. a class folder that is
+        not ``NNN - Name``, a file name without a fold number, a class folder without
+        ``.obj`` files), a file that is not an autocorrelogram mesh, or files with a
         different shape or axes than the first one (naming both files).
 
     Example
@@ -806,26 +790,34 @@ def load_dataset(folder: PathLike, workers: Optional[int] = None,
     >>> ds = load_dataset("esc10_obj")              # doctest: +SKIP
     >>> ds.feature_dims, ds.n_folds, ds.label_map["Dog bark"]   # doctest: +SKIP
     (('time', 'lag'), 5, 0)
+    >>> load_dataset("my_objs", parser="class_folders",
+    ...              parser_options={"n_folds": 4}).n_folds      # doctest: +SKIP
+    4
     """
     from concurrent.futures import ThreadPoolExecutor
 
-    from .dataset import DataSet, Split
+    from .dataset import DataSet
+    from .datasets import parse_dataset
     from .progress import progress
 
     folder = Path(folder)
     if not folder.is_dir():
-        raise NotADirectoryError(f"{folder} is not a folder (expected 'NNN - Class/F-ID-T.obj')")
-    files = _esc_obj_files(folder)
+        raise NotADirectoryError(f"{folder} is not a folder of .obj files (e.g. "
+                                 f"'NNN - Class/F-ID-T.obj')")
+    parsed = parse_dataset(folder, parser, extensions={".obj"}, **(parser_options or {}))
+    files = [inst.path for inst in parsed.instances]
+    if not files:
+        raise ValueError(f"{folder} holds no .obj files (parser {parsed.parser})")
     workers = (os.cpu_count() or 1) if workers is None else check_int(workers, "workers", 1)
     feats = None
     first_axes = None
     pool = ThreadPoolExecutor(max_workers=workers)
     try:
-        futures = [pool.submit(read_autocorrelogram, path) for path, *_ in files]
+        futures = [pool.submit(read_autocorrelogram, path) for path in files]
         bar = progress(total=len(files), desc="load obj", unit="file",
                        disable=None if show_progress is None else not show_progress)
         with bar:
-            for k, ((path, *_), fut) in enumerate(zip(files, futures)):
+            for k, (path, fut) in enumerate(zip(files, futures)):
                 A, times, lags = fut.result()
                 if feats is None:
                     feats = np.empty((len(files), A.shape[1], A.shape[0]), np.float32)
@@ -842,13 +834,13 @@ def load_dataset(folder: PathLike, workers: Optional[int] = None,
                 bar.update(1)
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
-    n_folds = 5
-    cv = np.full((len(files), n_folds), int(Split.TRAIN), np.int8)
-    cv[np.arange(len(files)), [f[3] for f in files]] = int(Split.VALID)
-    label_map = {label: idx for _, label, idx, _ in files}
-    return DataSet(feats, ("time", "lag"), [p.relative_to(folder).as_posix() for p, *_ in files],
-                   chunk_nr=np.zeros(len(files), np.int64),
-                   label_nominal=[lab for _, lab, _, _ in files], cv_folds=cv,
-                   label_map=label_map,
+    insts = parsed.instances
+    cv = np.array([inst.cv_folds for inst in insts], np.int8).reshape(len(insts), parsed.n_folds)
+    return DataSet(feats, ("time", "lag"), [inst.filename for inst in insts],
+                   chunk_nr=np.zeros(len(insts), np.int64),
+                   label_nominal=[inst.label_nominal for inst in insts], cv_folds=cv,
+                   partition=np.array([inst.partition for inst in insts], np.int8),
+                   label_map=parsed.label_map,
                    attrs={"source": "rae_fast.obj.load_dataset", "source.basedir": str(folder),
+                          "source.parser": parsed.parser,
                           "times_s": first_axes[1].tolist(), "lags_ms": first_axes[2].tolist()})

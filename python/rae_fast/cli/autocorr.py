@@ -107,6 +107,8 @@ def _check_settings(args) -> None:
         raise ValueError(f"--sr must be > 0, got {args.sr}")
     if args.fmin is not None and not args.fmin > 0:
         raise ValueError(f"--fmin must be > 0 Hz, got {args.fmin}")
+    if args.fmin is not None and args.max_lag is not None:
+        raise ValueError("give --max-lag or --fmin, not both")
     center = not args.no_center
     n = 1 if center else max(1, args.frame_length)
     try:

@@ -19,6 +19,8 @@ import sys
 from pathlib import Path
 from typing import Any, Dict, Optional, Sequence, Tuple
 
+from .autocorr import _none_or
+
 _FILE_HINT = "a data set file (.nc) or a collection folder"
 
 
@@ -99,7 +101,8 @@ def _settings_from_args(args):
         mean_norm=not args.no_mean_norm, channels=args.channels,
         fixed_length=args.fixed_length, center_fixed=args.center_fixed,
         chunk_length=args.chunk_length, chunk_count=args.chunk_count, sr=args.sr,
-        max_lag=args.max_lag, fmin=args.fmin)
+        max_lag=args.max_lag, fmin=args.fmin, acf_window=args.acf_window,
+        acf_normalize=args.acf_normalize, acf_detrend=args.acf_detrend)
 
 
 # ------------------------------------------------------------------------------ inspect
@@ -289,9 +292,11 @@ def cmd_inspect(args) -> int:
 def _pretend(args, settings) -> int:
     import numpy as np
 
-    from .._io import atomic_path
     from ..audio import compute_features, load_audio
     from ..datasets import parse_dataset
+    from ..plotting import _matplotlib, save_figure
+
+    Figure, FigureCanvasAgg = _matplotlib()   # fail first, with an install hint, if missing
 
     parsed = parse_dataset(args.basedir, args.parser, **dict(args.parser_option or []))
     n = len(parsed.instances)
@@ -313,9 +318,6 @@ def _pretend(args, settings) -> int:
             ("number of chunks", X.shape[0]), ("time steps per chunk", X.shape[1]),
             ("bands", X.shape[2])]
     print(_table(info, title="spectrogram information" if is_spec else "autocorrelogram information"))
-
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
 
     fig = Figure(figsize=(10, 7))
     FigureCanvasAgg(fig)
@@ -343,8 +345,7 @@ def _pretend(args, settings) -> int:
     out = Path(args.pretend_output) if args.pretend_output else \
         Path(args.output).with_suffix("").with_name(
             Path(args.output).with_suffix("").name + f".pretend-{args.pretend % n}.png")
-    with atomic_path(out) as tmp:
-        fig.savefig(tmp, format="png", dpi=100)
+    save_figure(fig, out, dpi=100, format="png")
     print(f"wrote {out}")
     return 0
 
@@ -490,7 +491,17 @@ def register(subparsers) -> None:
     p.add_argument("--max-lag", type=float, default=None, metavar="SECONDS",
                    help="autocorrelograms: largest lag")
     p.add_argument("--fmin", type=float, default=None, metavar="HZ",
-                   help="autocorrelograms: lowest frequency")
+                   help="autocorrelograms: lowest frequency (sets the largest lag to its "
+                        "period; not with --max-lag)")
+    p.add_argument("--acf-window", type=_none_or(str), default=None, metavar="NAME",
+                   help="autocorrelograms: window applied to each frame, e.g. hann (none: "
+                        "rectangular)")
+    p.add_argument("--acf-normalize", type=_none_or(str), default="lag0",
+                   choices=("lag0", "unbiased", None), metavar="{lag0,unbiased,none}",
+                   help="autocorrelograms: lag0: r[0] = 1; unbiased: divide by the overlap; "
+                        "none: raw sums")
+    p.add_argument("--acf-detrend", action="store_true",
+                   help="autocorrelograms: remove each frame's mean first")
     p.add_argument("--workers", type=int, default=None,
                    help="worker threads (default: all cores); results do not depend on it")
     p.add_argument("--skip-bad", action="store_true",

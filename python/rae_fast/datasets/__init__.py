@@ -19,6 +19,12 @@ falls back to plain class folders (tier 1), then to "no metadata" (tier 2). When
 matches, the error lists every parser with the reason it does not apply. auDeep's parser
 class names (``audeep.backend.parsers.esc.ESCParser``, ``MetaParser``...) are accepted too.
 
+Instances are audio files by default; ``extensions=`` (e.g. ``{".obj"}``) makes the folder
+layouts (``esc``, ``partitioned``, ``cross_validated``, ``class_folders``, ``no_metadata``)
+describe other per-clip files instead — :func:`rae_fast.obj.load_dataset` reads folders of
+autocorrelogram meshes this way. The layouts whose metadata lists audio files by name
+(``esc50``, ``dcase``, ``urbansound8k``) accept only audio.
+
 >>> from rae_fast.datasets import parse_dataset
 >>> ds = parse_dataset("/data/ESC-10")                 # doctest: +SKIP
 >>> ds.parser, len(ds.instances), ds.n_folds           # doctest: +SKIP
@@ -27,9 +33,9 @@ class names (``audeep.backend.parsers.esc.ESCParser``, ``MetaParser``...) are ac
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Dict, List, Type
+from typing import Dict, Iterable, List, Optional, Type
 
-from ._base import Instance, ParsedDataset, Parser, PathLike
+from ._base import Instance, ParsedDataset, Parser, PathLike, check_extensions
 from .class_folders import ClassFoldersParser
 from .cross_validated import CrossValidatedParser
 from .dcase import DCASEParser
@@ -76,36 +82,44 @@ def _resolve_name(name: str) -> str:
     raise ValueError(f"unknown parser {name!r}; choose one of: auto, {', '.join(PARSERS)}")
 
 
-def get_parser(name: str, basedir: PathLike) -> Parser:
+def get_parser(name: str, basedir: PathLike,
+               extensions: Optional[Iterable[str]] = None) -> Parser:
     """The parser called ``name`` (see :data:`PARSERS`) for ``basedir``; ``"auto"`` detects.
+
+    ``extensions``: file types that are instances (default: audio files), e.g. ``{".obj"}``.
 
     >>> get_parser("esc", "/data/ESC-10").can_parse()    # doctest: +SKIP
     True
     """
     path = _check_basedir(basedir)
+    exts = check_extensions(extensions)
     key = _resolve_name(name)
     if key == "auto":
-        key = detect_parser(path)
-    return PARSERS[key](path)
+        key = detect_parser(path, exts)
+    return PARSERS[key](path, exts)
 
 
-def detect_parser(basedir: PathLike) -> str:
+def detect_parser(basedir: PathLike, extensions: Optional[Iterable[str]] = None) -> str:
     """Name of the one parser that reads ``basedir`` (see the module docstring for the rules).
 
+    ``extensions``: file types that are instances (default: audio files).
     Raises ``ValueError`` when several specific layouts match (naming them) or when none
     matches (with each parser's reason).
 
     >>> detect_parser("/data/ESC-10")                     # doctest: +SKIP
     'esc'
+    >>> detect_parser("esc10_obj", extensions={".obj"})   # doctest: +SKIP
+    'esc'
     """
     path = _check_basedir(basedir)
+    exts = check_extensions(extensions)
     reasons: Dict[str, str] = {}
     for tier in sorted({cls.tier for cls in PARSERS.values()}):
         matches: List[str] = []
         for name, cls in PARSERS.items():
             if cls.tier != tier:
                 continue
-            reason = cls(path).check()
+            reason = cls(path, exts).check()
             if reason is None:
                 matches.append(name)
             else:
@@ -119,7 +133,8 @@ def detect_parser(basedir: PathLike) -> str:
     raise ValueError(f"no known data set layout matches {path}:\n{lines}")
 
 
-def parse_dataset(basedir: PathLike, parser: str = "auto", **options) -> ParsedDataset:
+def parse_dataset(basedir: PathLike, parser: str = "auto", *,
+                  extensions: Optional[Iterable[str]] = None, **options) -> ParsedDataset:
     """Parse a collection folder: instances (files with labels, folds, partitions) and metadata.
 
     Parameters
@@ -127,6 +142,9 @@ def parse_dataset(basedir: PathLike, parser: str = "auto", **options) -> ParsedD
     basedir : folder of the collection
     parser : str
         ``"auto"`` (default) or a name from :data:`PARSERS`.
+    extensions : iterable of str, optional
+        File types that are instances, e.g. ``{".obj"}`` (default: audio files, see
+        :data:`rae_fast.audio.AUDIO_EXTENSIONS`).
     **options
         Parser options, e.g. ``n_folds=5, seed=0`` for ``class_folders`` or ``esc10=True``
         for ``esc50``.
@@ -139,4 +157,4 @@ def parse_dataset(basedir: PathLike, parser: str = "auto", **options) -> ParsedD
     >>> ds.instances[0].filename, ds.instances[0].cv_folds   # doctest: +SKIP
     ('001 - Dog bark/1-100032-A.ogg', (1, 0, 0, 0, 0))
     """
-    return get_parser(parser, basedir).parse(**options)
+    return get_parser(parser, basedir, extensions).parse(**options)

@@ -1,10 +1,16 @@
-"""Shared pieces of the dataset-layout parsers: the parsed result and the parser base class."""
+"""Shared pieces of the dataset-layout parsers: the parsed result and the parser base class.
+
+Parsers look for audio files by default (:data:`rae_fast.audio.AUDIO_EXTENSIONS`); every
+parser also takes ``extensions=``, the file types that count as instances, so that the same
+layouts describe folders of other per-clip files, e.g. the ``.obj`` autocorrelogram meshes
+that :func:`rae_fast.obj.load_dataset` reads.
+"""
 from __future__ import annotations
 
 import dataclasses
 import os
 from pathlib import Path
-from typing import Any, ClassVar, Dict, List, Optional, Tuple, Union
+from typing import AbstractSet, Any, ClassVar, Dict, Iterable, List, Optional, Tuple, Union
 
 from ..audio import AUDIO_EXTENSIONS
 from ..dataset import MISSING, make_label_map
@@ -50,6 +56,40 @@ class ParsedDataset:
         return out
 
 
+def check_extensions(extensions: Optional[Iterable[str]]) -> AbstractSet[str]:
+    """The set of lower-case file name suffixes (with their dot) that count as instances.
+
+    ``None`` gives :data:`rae_fast.audio.AUDIO_EXTENSIONS`; ``"obj"`` and ``".OBJ"`` both give
+    ``".obj"``.
+
+    >>> sorted(check_extensions(["obj", ".NPY"]))
+    ['.npy', '.obj']
+    """
+    if extensions is None:
+        return AUDIO_EXTENSIONS
+    if isinstance(extensions, str):
+        extensions = [extensions]
+    out = set()
+    for ext in extensions:
+        if not isinstance(ext, str):
+            raise TypeError(f"extensions must be strings like '.obj', got {ext!r}")
+        e = ext.strip().lower()
+        e = e if e.startswith(".") else "." + e
+        if len(e) < 2 or "/" in e or os.sep in e:
+            raise ValueError(f"{ext!r} is not a file name extension (expected e.g. '.obj')")
+        out.add(e)
+    if not out:
+        raise ValueError("extensions is empty: no file would count as an instance")
+    return frozenset(out)
+
+
+def files_word(extensions: AbstractSet[str]) -> str:
+    """``"audio files"`` for the audio extensions, else e.g. ``".obj files"`` (for messages)."""
+    if extensions == AUDIO_EXTENSIONS:
+        return "audio files"
+    return "/".join(sorted(extensions)) + " files"
+
+
 class Parser:
     """Base class: one subclass per dataset layout.
 
@@ -57,14 +97,38 @@ class Parser:
     metadata; 1: generic class folders; 2: anything with audio files) and ``options`` (the
     keyword options of :meth:`parse` with their defaults), and implement :meth:`check`
     (why the folder does *not* match, or None) and :meth:`_parse`.
+
+    ``extensions``: the file types that are instances (default: audio files). Layouts whose
+    metadata tables list the audio files by name accept only the default.
+
+    >>> from rae_fast.datasets import get_parser
+    >>> get_parser("esc", "esc10_obj", extensions={".obj"}).can_parse()   # doctest: +SKIP
+    True
     """
     name: ClassVar[str] = ""
     description: ClassVar[str] = ""
     tier: ClassVar[int] = 0
     options: ClassVar[Dict[str, Any]] = {}
 
-    def __init__(self, basedir: PathLike):
+    def __init__(self, basedir: PathLike, extensions: Optional[Iterable[str]] = None):
         self.basedir = Path(basedir)
+        self.extensions = check_extensions(extensions)
+
+    @property
+    def files_word(self) -> str:
+        """What the instances are called in messages: "audio files", ".obj files"..."""
+        return files_word(self.extensions)
+
+    def files_in(self, folder: Path) -> List[Path]:
+        """Instance files directly in ``folder`` (see :func:`audio_files`)."""
+        return audio_files(folder, self.extensions)
+
+    def _listed_audio_only(self) -> Optional[str]:
+        """For layouts whose metadata lists the files: why other extensions do not apply."""
+        if self.extensions != AUDIO_EXTENSIONS:
+            return (f"its metadata lists audio files by name, so it cannot read "
+                    f"{self.files_word}")
+        return None
 
     def check(self) -> Optional[str]:
         """None when this parser can read the folder, else a short reason why not."""
@@ -115,28 +179,33 @@ def visible_dirs(folder: Path) -> List[Path]:
                    if not e.name.startswith(".") and e.is_dir()), key=lambda p: p.name)
 
 
-def audio_files(folder: Path) -> List[Path]:
-    """Audio files directly in ``folder`` (by extension, non-hidden), sorted by name."""
+def audio_files(folder: Path, extensions: AbstractSet[str] = AUDIO_EXTENSIONS) -> List[Path]:
+    """Files directly in ``folder`` whose extension is in ``extensions`` (lower-case, with the
+    dot; default: audio files), non-hidden, sorted by name."""
     try:
         entries = list(os.scandir(folder))
     except OSError:
         return []
     return sorted((Path(e.path) for e in entries
                    if not e.name.startswith(".") and e.is_file()
-                   and os.path.splitext(e.name)[1].lower() in AUDIO_EXTENSIONS),
+                   and os.path.splitext(e.name)[1].lower() in extensions),
                   key=lambda p: p.name)
 
 
-def class_folder_problem(folder: Path, what: str) -> Optional[str]:
-    """Why ``folder`` is not a set of ``<label>/<audio files>`` folders, or None."""
+def class_folder_problem(folder: Path, what: str,
+                         extensions: AbstractSet[str] = AUDIO_EXTENSIONS) -> Optional[str]:
+    """Why ``folder`` is not a set of ``<label>/<files>`` folders (files: by ``extensions``,
+    default audio), or None."""
+    word = files_word(extensions)
     classes = visible_dirs(folder)
     if not classes:
         return f"{what} {folder.name or folder} has no class folders"
-    if audio_files(folder):
-        return f"{what} {folder.name or folder} holds audio files outside class folders"
+    if audio_files(folder, extensions):
+        return f"{what} {folder.name or folder} holds {word} outside class folders"
     for c in classes:
-        if not audio_files(c):
-            return f"class folder {c.relative_to(folder.parent) if folder.parent else c} has no audio files"
+        if not audio_files(c, extensions):
+            name = c.relative_to(folder.parent) if folder.parent else c
+            return f"class folder {name} has no {word}"
     return None
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Optional
 
 from ..dataset import make_cv_folds
-from ._base import Instance, ParsedDataset, Parser, audio_files, class_folder_problem, visible_dirs
+from ._base import Instance, ParsedDataset, Parser, class_folder_problem, visible_dirs
 
 
 class ClassFoldersParser(Parser):
@@ -24,7 +24,7 @@ class ClassFoldersParser(Parser):
     options = {"n_folds": 0, "seed": 0}
 
     def check(self) -> Optional[str]:
-        return class_folder_problem(self.basedir, "folder")
+        return class_folder_problem(self.basedir, "folder", self.extensions)
 
     def _parse(self, n_folds: int = 0, seed: int = 0) -> ParsedDataset:
         if isinstance(n_folds, bool) or not isinstance(n_folds, int):
@@ -33,7 +33,7 @@ class ClassFoldersParser(Parser):
             raise ValueError(f"n_folds must be 0 (no folds) or >= 2, got {n_folds}")
         files = []
         for cls in visible_dirs(self.basedir):
-            for f in audio_files(cls):
+            for f in self.files_in(cls):
                 files.append((f, cls.name))
         folds = (make_cv_folds(n_folds, labels=[lab for _, lab in files], seed=seed)
                  if n_folds else None)

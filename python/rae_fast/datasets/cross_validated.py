@@ -13,7 +13,7 @@ import re
 from typing import List, Optional
 
 from ..dataset import Split
-from ._base import Instance, ParsedDataset, Parser, audio_files, class_folder_problem, visible_dirs
+from ._base import Instance, ParsedDataset, Parser, class_folder_problem, visible_dirs
 
 _FOLD_RE = re.compile(r"^fold_(\d+)$")
 
@@ -35,7 +35,7 @@ class CrossValidatedParser(Parser):
         if numbers != list(range(1, len(folds) + 1)):
             return f"fold folders must be numbered 1..{len(folds)}, found {numbers}"
         for d in folds:
-            problem = class_folder_problem(d, "fold folder")
+            problem = class_folder_problem(d, "fold folder", self.extensions)
             if problem:
                 return problem
         return None
@@ -48,6 +48,6 @@ class CrossValidatedParser(Parser):
             cv = [int(Split.TRAIN)] * k
             cv[fold] = int(Split.VALID)
             for cls in visible_dirs(folder):
-                for f in audio_files(cls):
+                for f in self.files_in(cls):
                     instances.append(Instance(f.absolute(), self._rel(f), cls.name, tuple(cv)))
         return self._result(instances, k)

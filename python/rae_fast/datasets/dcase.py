@@ -35,6 +35,9 @@ class DCASEParser(Parser):
         return k
 
     def check(self) -> Optional[str]:
+        problem = self._listed_audio_only()
+        if problem:
+            return problem
         if not (self.basedir / "meta.txt").is_file():
             return "no meta.txt"
         if self._n_folds() == 0:

@@ -14,7 +14,7 @@ import re
 from typing import Optional
 
 from ..dataset import Split
-from ._base import Instance, ParsedDataset, Parser, audio_files, visible_dirs
+from ._base import Instance, ParsedDataset, Parser, visible_dirs
 
 _CLASS_RE = re.compile(r"^(\d{3}) - (.+)$")
 _FILE_RE = re.compile(r"^([1-5])-")
@@ -34,24 +34,27 @@ class ESCParser(Parser):
         for d in dirs:
             if not _CLASS_RE.match(d.name):
                 return f"folder {d.name!r} does not look like 'NNN - Name'"
-            files = audio_files(d)
+            files = self.files_in(d)
             if not files:
-                return f"class folder {d.name!r} has no audio files"
+                return f"class folder {d.name!r} has no {self.files_word}"
             for f in files:
                 if not _FILE_RE.match(f.name):
-                    return f"file {d.name}/{f.name} does not start with a fold number 1-5 and '-'"
+                    return (f"{d.name}/{f.name}: the file name does not start with a fold "
+                            f"number 1-5 and '-' (as in ESC: F-ID-T{f.suffix})")
         return None
 
     def _parse(self) -> ParsedDataset:
         dirs = visible_dirs(self.basedir)
-        label_map = {}
+        label_map, folder_of = {}, {}
         instances = []
         for idx, d in enumerate(dirs):
             label = _CLASS_RE.match(d.name).group(2)
             if label in label_map:
-                raise ValueError(f"{self.basedir}: class name {label!r} appears in two folders")
+                raise ValueError(f"{self.basedir}: class {label!r} has two folders, "
+                                 f"{folder_of[label]!r} and {d.name!r}")
             label_map[label] = idx
-            for f in audio_files(d):
+            folder_of[label] = d.name
+            for f in self.files_in(d):
                 fold = int(f.name[0]) - 1
                 cv = [int(Split.TRAIN)] * N_FOLDS
                 cv[fold] = int(Split.VALID)

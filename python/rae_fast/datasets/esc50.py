@@ -28,6 +28,9 @@ class ESC50Parser(Parser):
     options = {"esc10": False}
 
     def check(self) -> Optional[str]:
+        problem = self._listed_audio_only()
+        if problem:
+            return problem
         if not (self.basedir / "meta" / "esc50.csv").is_file():
             return "no meta/esc50.csv"
         if not (self.basedir / "audio").is_dir():

@@ -1,4 +1,5 @@
-"""No metadata: every audio file anywhere below the folder, unlabelled, no folds.
+"""No metadata: every audio file (or file of the parser's ``extensions``) anywhere below the
+folder, unlabelled, no folds.
 
 Files are sorted by their relative path; hidden files and folders are skipped.
 
@@ -12,7 +13,6 @@ import os
 from pathlib import Path
 from typing import List, Optional
 
-from ..audio import AUDIO_EXTENSIONS
 from ._base import Instance, ParsedDataset, Parser
 
 
@@ -33,7 +33,7 @@ class NoMetadataParser(Parser):
             seen.add(real)
             dirs[:] = sorted(d for d in dirs if not d.startswith("."))
             yield root, [n for n in files if not n.startswith(".")
-                         and os.path.splitext(n)[1].lower() in AUDIO_EXTENSIONS]
+                         and os.path.splitext(n)[1].lower() in self.extensions]
 
     def _files(self) -> List[Path]:
         found = [Path(root) / name for root, files in self._walk() for name in files]
@@ -43,7 +43,7 @@ class NoMetadataParser(Parser):
         for _, files in self._walk():
             if files:
                 return None
-        return "no audio files below the folder"
+        return f"no {self.files_word} below the folder"
 
     def _parse(self) -> ParsedDataset:
         instances = [Instance(f.absolute(), self._rel(f)) for f in self._files()]

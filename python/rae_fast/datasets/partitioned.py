@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Optional
 
 from ..dataset import Partition
-from ._base import Instance, ParsedDataset, Parser, audio_files, class_folder_problem, visible_dirs
+from ._base import Instance, ParsedDataset, Parser, class_folder_problem, visible_dirs
 
 _PARTS = (("train", Partition.TRAIN), ("devel", Partition.DEVEL), ("test", Partition.TEST))
 
@@ -31,7 +31,7 @@ class PartitionedParser(Parser):
         if not existing:
             return "no train/, devel/ or test/ folder"
         for folder, _ in existing:
-            problem = class_folder_problem(folder, "partition folder")
+            problem = class_folder_problem(folder, "partition folder", self.extensions)
             if problem:
                 return problem
         return None
@@ -40,7 +40,7 @@ class PartitionedParser(Parser):
         instances = []
         for folder, part in self._existing():
             for cls in visible_dirs(folder):
-                for f in audio_files(cls):
+                for f in self.files_in(cls):
                     instances.append(Instance(f.absolute(), self._rel(f), cls.name, (),
                                               int(part)))
         return self._result(instances, 0)

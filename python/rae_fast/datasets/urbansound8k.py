@@ -24,6 +24,9 @@ class UrbanSound8KParser(Parser):
     tier = 0
 
     def check(self) -> Optional[str]:
+        problem = self._listed_audio_only()
+        if problem:
+            return problem
         if not (self.basedir / "metadata" / "UrbanSound8K.csv").is_file():
             return "no metadata/UrbanSound8K.csv"
         if not (self.basedir / "audio").is_dir():
