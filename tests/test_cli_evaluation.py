@@ -46,6 +46,7 @@ def test_evaluate_cross_validation_writes_all_outputs(reps, tmp_path, capsys):
     out = tmp_path / "o"
     rc = main(["evaluate", "--input", str(reps), "--cross-validate", "--classifier", "svm",
                "--json", str(out / "r.json"), "--csv", str(out / "cm.csv"),
+               "--scores-csv", str(out / "scores.csv"),
                "--plot", str(out / "cm.png"), "--repeat", "2"])
     assert rc == 0
     text = capsys.readouterr().out
@@ -59,6 +60,18 @@ def test_evaluate_cross_validation_writes_all_outputs(reps, tmp_path, capsys):
     assert rows[0] == ["true\\predicted", "cat", "dog", "rain"]
     assert sum(int(v) for r in rows[1:] for v in r[1:]) == 2 * 60
     assert (out / "cm.png").read_bytes()[:4] == b"\x89PNG"
+    # the scores as CSV: accuracy, UAR and per-class recall, equal to the JSON's
+    scores = list(csv.DictReader(open(out / "scores.csv")))
+    assert [(r["metric"], r["class"]) for r in scores] == [
+        ("accuracy", ""), ("uar", ""), ("recall", "cat"), ("recall", "dog"), ("recall", "rain")]
+    assert float(scores[0]["value"]) == pytest.approx(result["accuracy"], rel=1e-8)
+    assert float(scores[0]["std_over_repeats"]) == pytest.approx(result["accuracy_std"],
+                                                                 abs=1e-9)
+    assert float(scores[1]["std_over_splits"]) == pytest.approx(result["uar_split_std"],
+                                                                abs=1e-9)
+    for r in scores[2:]:
+        assert float(r["value"]) == pytest.approx(result["per_class_recall"][r["class"]],
+                                                  rel=1e-8)
 
 
 def test_evaluate_mlp_partitions_majority_vote_brief(reps, capsys):
@@ -76,6 +89,8 @@ def test_evaluate_mlp_partitions_majority_vote_brief(reps, capsys):
     ([], "choose --cross-validate"),
     (["--train-partitions", "train"], "choose --cross-validate"),
     (["--cross-validate", "--dropout", "1.5"], "dropout"),
+    (["--cross-validate", "--keep-prob", "0"], "--keep-prob must be in (0, 1]"),
+    (["--cross-validate", "--keep-prob", "1.2"], "--keep-prob must be in (0, 1]"),
     (["--cross-validate", "--classifier", "svm", "--complexity", "0"], "complexity"),
     (["--cross-validate", "--device", "tpu"], "device"),
 ])
@@ -83,6 +98,23 @@ def test_evaluate_usage_errors(reps, capsys, argv, message):
     assert main(["evaluate", "--input", str(reps)] + argv) == 2
     err = capsys.readouterr().err
     assert err.startswith("rae-fast evaluate: error:") and message in err
+
+
+def test_evaluate_keep_prob_is_one_minus_dropout(reps, tmp_path, capsys):
+    common = ["evaluate", "--input", str(reps), "--cross-validate", "--num-epochs", "20",
+              "--num-units", "8", "--jobs", "1"]
+    assert main(common + ["--keep-prob", "0.75", "--json", str(tmp_path / "k.json")]) == 0
+    assert main(common + ["--dropout", "0.25", "--json", str(tmp_path / "d.json")]) == 0
+    assert main(common + ["--json", str(tmp_path / "default.json")]) == 0
+    k, d, default = (json.loads((tmp_path / f"{n}.json").read_text())
+                     for n in ("k", "d", "default"))
+    assert k["settings"]["classifier_params"]["dropout"] == pytest.approx(0.25)
+    assert default["settings"]["classifier_params"]["dropout"] == pytest.approx(0.4)
+    assert k["confusion_matrices"] == d["confusion_matrices"]     # the same classifier
+    capsys.readouterr()
+    with pytest.raises(SystemExit):                                # mutually exclusive
+        main(common + ["--keep-prob", "0.6", "--dropout", "0.4"])
+    assert "not allowed with argument" in capsys.readouterr().err
 
 
 def test_evaluate_data_errors(tmp_path, capsys):

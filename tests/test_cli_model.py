@@ -1,5 +1,6 @@
 """``rae-fast train | export-onnx | generate | reconstruct`` (rae_fast.cli.model), in-process and
 once through ``python -m rae_fast``."""
+import csv
 import json
 import subprocess
 import sys
@@ -93,8 +94,11 @@ def test_full_pipeline_in_process(tmp_path, specs, capsys):
 
     assert run_cli("reconstruct", "--model", run / "autoencoder.onnx", "--input", specs,
                    "--output", tmp_path / "rec.nc", "--quiet") == 0
-    assert "reconstruction RMSE mean" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "reconstruction RMSE mean" in out
+    assert "reconstruction mode: teacher-forced" in out and "always teacher-forced" in out
     rec = load(tmp_path / "rec.nc")
+    assert rec.attrs["reconstruction_mode"] == "teacher_forcing"
     with torch.no_grad():
         ref_rec, _ = model(torch.from_numpy(src.features))
     np.testing.assert_allclose(rec.features, ref_rec.numpy(), rtol=0, atol=1e-5)
@@ -108,6 +112,24 @@ def test_full_pipeline_in_process(tmp_path, specs, capsys):
     np.testing.assert_allclose(load(tmp_path / "free.nc").features, free.numpy(), rtol=0,
                                atol=1e-6)
     assert (tmp_path / "f.csv").is_file()
+    assert load(tmp_path / "free.nc").attrs["reconstruction_mode"] == "free_running"
+    capsys.readouterr()
+    # from a run directory with a unidirectional decoder, free running is the default ...
+    assert run_cli("reconstruct", "--model", run, "--input", specs, "--output",
+                   tmp_path / "default.nc", "--quiet", "--device", "cpu") == 0
+    out = capsys.readouterr().out
+    assert "reconstruction mode: free-running" in out and "default for a unidirectional" in out
+    default = load(tmp_path / "default.nc")
+    assert default.attrs["reconstruction_mode"] == "free_running"
+    np.testing.assert_allclose(default.features, free.numpy(), rtol=0, atol=1e-6)
+    # ... and --teacher-forcing gives what the ONNX autoencoder computes
+    assert run_cli("reconstruct", "--model", run, "--input", specs, "--output",
+                   tmp_path / "tf.nc", "--teacher-forcing", "--quiet", "--device", "cpu") == 0
+    assert "teacher-forced" in capsys.readouterr().out
+    tf = load(tmp_path / "tf.nc")
+    assert tf.attrs["reconstruction_mode"] == "teacher_forcing"
+    np.testing.assert_allclose(tf.features, ref_rec.numpy(), rtol=0, atol=1e-6)
+    assert np.abs(tf.features - default.features).max() > 1e-3      # the modes really differ
 
 
 def test_continue_equals_uninterrupted_training(tmp_path, specs):
@@ -120,7 +142,13 @@ def test_continue_equals_uninterrupted_training(tmp_path, specs):
     a, b = load_model(tmp_path / "full"), load_model(tmp_path / "cut")
     for (k, v), (_, w) in zip(a.state_dict().items(), b.state_dict().items()):
         assert torch.equal(v, w), k
-    assert (tmp_path / "full" / "loss.csv").read_text().splitlines()[1:] != []
+
+    def losses(run):
+        rows = list(csv.DictReader(open(tmp_path / run / "loss.csv")))
+        return [(r["epoch"], r["loss"]) for r in rows]
+
+    # the loss log of the continued run is the uninterrupted one, epoch by epoch
+    assert losses("cut") == losses("full") and [e for e, _ in losses("full")] == ["1", "2", "3"]
 
 
 def test_several_input_files(tmp_path, capsys):
@@ -194,6 +222,32 @@ def test_existing_run_and_model_mismatches(tmp_path, specs, capsys):
         assert "no CUDA GPU" in capsys.readouterr().err
     for p in (tmp_path / "o.nc", tmp_path / "r.nc"):
         assert not p.exists()
+
+
+def test_reconstruct_bidirectional_decoder_is_teacher_forced_and_says_so(tmp_path, specs,
+                                                                         capsys):
+    run = tmp_path / "run"
+    assert run_cli("train", "--input", specs, "--run-dir", run, "--num-epochs", "1",
+                   "--bidirectional-decoder", *TINY) == 0
+    capsys.readouterr()
+    assert run_cli("reconstruct", "--model", run, "--input", specs, "--output",
+                   tmp_path / "r.nc", "--quiet", "--device", "cpu") == 0
+    out = capsys.readouterr().out
+    assert "reconstruction mode: teacher-forced" in out and "bidirectional decoder" in out
+    rec = load(tmp_path / "r.nc")
+    assert rec.attrs["reconstruction_mode"] == "teacher_forcing"
+    model = load_model(run)
+    with torch.no_grad():
+        ref, _ = model(torch.from_numpy(load(specs).features))
+    np.testing.assert_allclose(rec.features, ref.numpy(), rtol=0, atol=1e-6)
+    assert run_cli("reconstruct", "--model", run, "--input", specs, "--output",
+                   tmp_path / "f.nc", "--free-running", "--quiet") == 2
+    assert "needs a unidirectional decoder" in capsys.readouterr().err
+    assert not (tmp_path / "f.nc").exists()
+    with pytest.raises(SystemExit):          # argparse: the two modes exclude each other
+        run_cli("reconstruct", "--model", run, "--input", specs, "--output", tmp_path / "x.nc",
+                "--free-running", "--teacher-forcing")
+    assert "not allowed with argument" in capsys.readouterr().err
 
 
 def test_ctrl_c_during_training_exits_130_and_keeps_complete_epochs(tmp_path, specs, capsys,

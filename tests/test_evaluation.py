@@ -436,6 +436,64 @@ def test_repeats_are_reproducible_and_independent_of_n_jobs():
     assert not np.array_equal(a.confusion_matrices, c.confusion_matrices)
 
 
+class _ThreadRecordingMLP(MLPClassifier):
+    """Records torch's thread count at every fit (a subclass is still treated as the MLP)."""
+
+    seen = []
+
+    def fit(self, X, y):
+        type(self).seen.append((torch.get_num_threads(), self.n_threads))
+        return super().fit(X, y)
+
+
+def test_auto_device_on_a_cpu_machine_runs_splits_in_parallel(monkeypatch):
+    """device="auto" is resolved first: without a GPU it is the CPU, so the splits run in
+    parallel (it used to count as a GPU and force n_jobs=1)."""
+    from rae_fast.evaluation import protocols
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(protocols, "_default_jobs", lambda n_tasks: min(3, n_tasks))
+    X, y = blobs(6, 2, 4, seed=1)
+    idx = np.arange(len(y))
+    splits = [(idx[idx % 3 != s], idx[idx % 3 == s]) for s in range(3)]
+    res = evaluate_splits(X, y, splits, classifier="mlp",
+                          classifier_params={"device": "auto", "epochs": 3, "hidden_units": 4})
+    assert res.settings["device"] == "cpu" and res.settings["n_jobs"] == 3
+    assert res.settings["classifier_params"]["device"] == "auto"
+    cpu = evaluate_splits(X, y, splits, classifier="mlp",
+                          classifier_params={"device": "cpu", "epochs": 3, "hidden_units": 4})
+    np.testing.assert_array_equal(res.confusion_matrices, cpu.confusion_matrices)
+
+
+def test_user_n_threads_is_honoured_sequentially_and_warned_about_in_parallel(caplog):
+    import logging
+
+    X, y = blobs(6, 2, 4, seed=2)
+    idx = np.arange(len(y))
+    splits = [(idx[idx % 2 == 0], idx[idx % 2 == 1]), (idx[idx % 2 == 1], idx[idx % 2 == 0])]
+    clf = _ThreadRecordingMLP(epochs=2, hidden_units=4, n_threads=2)
+    before = torch.get_num_threads()
+    _ThreadRecordingMLP.seen = []
+    with caplog.at_level(logging.WARNING, logger="rae_fast.evaluation.protocols"):
+        res = evaluate_splits(X, y, splits, classifier=clf)      # n_jobs defaults to 1 here
+    assert res.settings["n_jobs"] == 1 and res.settings["torch_threads"] == 2
+    assert res.settings["classifier_params"]["n_threads"] == 2
+    assert _ThreadRecordingMLP.seen == [(2, 2), (2, 2)]          # the MLP got n_threads
+    assert "n_threads" not in caplog.text
+    assert torch.get_num_threads() == before                    # and was restored
+    _ThreadRecordingMLP.seen = []
+    with caplog.at_level(logging.WARNING, logger="rae_fast.evaluation.protocols"):
+        res = evaluate_splits(X, y, splits, classifier="mlp", n_jobs=2,
+                              classifier_params={"epochs": 2, "hidden_units": 4,
+                                                 "n_threads": 3})
+    assert res.settings["torch_threads"] == 1
+    assert res.settings["classifier_params"]["n_threads"] is None
+    assert "n_threads=3 of the MLP is replaced by 1 torch thread per split" in caplog.text
+    assert "pass n_jobs=1" in caplog.text
+    with pytest.raises(ValueError, match="n_threads"):
+        evaluate_splits(X, y, splits, classifier="mlp", classifier_params={"n_threads": 0})
+
+
 def test_partitioned_evaluation():
     X, y = blobs(20, 3, 12, seed=4)
     part = np.tile([Partition.TRAIN, Partition.DEVEL, Partition.TEST], 20)

@@ -142,6 +142,40 @@ def test_fuse_files_streams_and_matches_fuse(tmp_path):
         fuse_files([tmp_path / "a.nc", tmp_path / "b.nc"], tmp_path / "a.nc")
 
 
+def test_fuse_files_align_matches_instances_stored_in_another_order(tmp_path):
+    """Two files hold the same instances (file, chunk) in different orders: with align=True
+    the second set's features are reordered to the first set's instances, batch by batch."""
+    a = make(n=30, d=4, chunks=3, seed=1)
+    perm = np.random.default_rng(5).permutation(30)
+    b_in_a_order = make(n=30, d=3, chunks=3, seed=2)
+    b = b_in_a_order.subset(perm)                    # same instances, shuffled on disk
+    save(a, tmp_path / "a.nc")
+    save(b, tmp_path / "b.nc")
+    with pytest.raises(ValueError, match="does not match"):
+        fuse_files([tmp_path / "a.nc", tmp_path / "b.nc"], tmp_path / "f.nc")
+    assert not (tmp_path / "f.nc").exists()
+    out = fuse_files([tmp_path / "a.nc", tmp_path / "b.nc"], tmp_path / "f.nc", align=True,
+                     weights=[1.0, 2.0], batch_size=7)
+    got = load(out)
+    assert list(got.filenames) == list(a.filenames)
+    np.testing.assert_array_equal(got.chunk_nr, a.chunk_nr)
+    np.testing.assert_array_equal(got.cv_folds, a.cv_folds)
+    np.testing.assert_array_equal(got.features[:, :4], a.features)
+    np.testing.assert_array_equal(got.features[:, 4:], 2.0 * b_in_a_order.features)
+    # each row pairs the features of one and the same (file, chunk) of both inputs
+    row = {(f, int(c)): i for i, (f, c) in enumerate(zip(b.filenames, b.chunk_nr))}
+    for i, (f, c) in enumerate(zip(got.filenames, got.chunk_nr)):
+        np.testing.assert_array_equal(got.features[i, 4:], 2.0 * b.features[row[(f, int(c))]])
+    ref = fuse([load(tmp_path / "a.nc"), load(tmp_path / "b.nc")], weights=[1.0, 2.0],
+               align=True, names=[str(tmp_path / "a.nc"), str(tmp_path / "b.nc")])
+    assert got.equals(ref)
+    # the CLI does the same
+    from rae_fast.cli import main
+    assert main(["fuse", str(tmp_path / "a.nc"), str(tmp_path / "b.nc"), "--align",
+                 "--weights", "1", "2", "--output", str(tmp_path / "cli.nc")]) == 0
+    assert load(tmp_path / "cli.nc").equals(got)
+
+
 def test_fuse_files_mismatch_leaves_no_output(tmp_path):
     save(make(n=10), tmp_path / "a.nc")
     save(make(n=9), tmp_path / "b.nc")

@@ -255,6 +255,76 @@ def test_generate_resumes_after_an_interruption(models, tmp_path, monkeypatch):
     assert calls["n"] == 8 and load(tmp_path / "again.nc").equals(full)
 
 
+def _interrupt_generate_after(monkeypatch, n_calls, *args, **kwargs):
+    """Run generate, raising KeyboardInterrupt in the n-th encode call; return the call log."""
+    real = OnnxModel.encode
+    calls = {"n": 0, "fail_at": n_calls}
+
+    def flaky(self, x, batch_size=None):
+        calls["n"] += 1
+        if calls["n"] == calls["fail_at"]:
+            raise KeyboardInterrupt
+        return real(self, x, batch_size)
+
+    monkeypatch.setattr(OnnxModel, "encode", flaky)
+    with pytest.raises(KeyboardInterrupt):
+        generate(*args, **kwargs)
+    calls.update(n=0, fail_at=None)
+    return calls
+
+
+def test_generate_does_not_resume_with_another_model_under_the_same_name(tmp_path, monkeypatch,
+                                                                          caplog):
+    """A partial output written by model A is not continued with model B re-exported under the
+    same file name: the representations of B are computed for every instance."""
+    import logging
+
+    cfg = AutoencoderConfig(num_features=F, num_units=4)
+    torch.manual_seed(1)
+    model_a = RecurrentAutoencoder(cfg).eval()
+    torch.manual_seed(2)
+    model_b = RecurrentAutoencoder(cfg).eval()
+    src = make_dataset(tmp_path / "specs.nc", n=20)
+    enc = tmp_path / "encoder.onnx"
+    export_encoder(model_a, enc)
+    out = tmp_path / "reps.nc"
+    calls = _interrupt_generate_after(monkeypatch, 3, enc, tmp_path / "specs.nc", out,
+                                      batch_size=4, progress=False)
+    assert (tmp_path / "reps.nc.partial").exists() and not out.exists()
+    export_encoder(model_b, enc)                         # same name, other weights
+    with caplog.at_level(logging.INFO, logger="rae_fast.inference"):
+        generate(enc, tmp_path / "specs.nc", out, batch_size=4, progress=False)
+    assert calls["n"] == 5                               # all 5 batches computed again
+    assert "another model" in caplog.text and "starting again" in caplog.text
+    reps = load(out)
+    np.testing.assert_allclose(reps.features, torch_encode(model_b, src.features), rtol=0,
+                               atol=TOL)
+    assert reps.attrs["representation"]["model_sha256"] == OnnxModel(enc).sha256
+    import hashlib
+    assert reps.attrs["representation"]["model_sha256"] == \
+        hashlib.sha256(enc.read_bytes()).hexdigest()
+
+
+def test_generate_does_not_resume_on_a_changed_input(models, tmp_path, monkeypatch):
+    """Same model, same output name, but the input file was rewritten (same file names and
+    shape, other spectrograms): the partial output is discarded."""
+    m, enc_path, _ = models
+    make_dataset(tmp_path / "specs.nc", n=20, seed=0)
+    out = tmp_path / "reps.nc"
+    calls = _interrupt_generate_after(monkeypatch, 3, enc_path, tmp_path / "specs.nc", out,
+                                      batch_size=4, progress=False)
+    assert (tmp_path / "reps.nc.partial").exists()
+    first = load(tmp_path / "specs.nc")
+    changed = first.with_features(np.tanh(first.features[::-1] * 0.5 + 0.1).astype(np.float32),
+                                  first.feature_dims)
+    (tmp_path / "specs.nc").unlink()
+    save(changed, tmp_path / "specs.nc")
+    generate(enc_path, tmp_path / "specs.nc", out, batch_size=4, progress=False)
+    assert calls["n"] == 5
+    np.testing.assert_allclose(load(out).features, torch_encode(m, changed.features), rtol=0,
+                               atol=TOL)
+
+
 def test_generate_refuses_bad_inputs(models, tmp_path):
     _, enc_path, _ = models
     make_dataset(tmp_path / "specs.nc")
@@ -298,6 +368,7 @@ def test_reconstruct_writes_reconstructions_and_rmse(models, tmp_path):
     assert [r["filename"] for r in rows] == list(src.filenames)
     np.testing.assert_allclose([float(r["rmse"]) for r in rows], err, rtol=1e-6)
     assert rec.attrs["reconstruction_model"] == "ae.onnx"
+    assert rec.attrs["reconstruction_mode"] == "teacher_forcing"
     with pytest.raises(ValueError, match="is an encoder"):
         reconstruct(enc_path, tmp_path / "specs.nc", tmp_path / "r2.nc", progress=False)
     assert not (tmp_path / "r2.nc").exists()

@@ -134,7 +134,7 @@ def _result():
 def test_result_summary_json_and_csv(tmp_path):
     r = _result()
     assert r.accuracy == pytest.approx(0.875)
-    assert r.accuracy_std == pytest.approx(np.std([0.75, 1.0]))
+    assert r.accuracy_std == pytest.approx(np.std([0.75, 1.0], ddof=0))      # population std
     assert r.accuracy_split_std == 0.0
     np.testing.assert_array_equal(r.confusion_matrix, [[7, 1], [1, 7]])
     np.testing.assert_allclose(r.per_class_recall, [7 / 8, 7 / 8])
@@ -149,6 +149,48 @@ def test_result_summary_json_and_csv(tmp_path):
     r.save_confusion_csv(tmp_path / "cm.csv")
     assert (tmp_path / "cm.csv").read_text().splitlines() == [
         "true\\predicted,cat,dog", "cat,7,1", "dog,1,7"]
+
+
+def test_scores_csv_has_accuracy_uar_and_per_class_recall(tmp_path):
+    """Random results of several sizes: the CSV rows equal the numpy computations; the spread
+    over repeats is the population std (ddof=0), over splits too (as auDeep's np.std)."""
+    import csv
+
+    rng = np.random.default_rng(3)
+    for repeat, n_splits, k in [(1, 1, 2), (3, 4, 3), (2, 5, 4)]:
+        cms = rng.integers(0, 6, (repeat, n_splits, k, k))
+        cms[..., -1, :] = 0                      # the last class never occurs: recall NaN
+        acc = rng.uniform(0.3, 1.0, (repeat, n_splits))
+        uars = rng.uniform(0.3, 1.0, (repeat, n_splits))
+        names = [f"c,{i}" if i == 0 else f"class {i}" for i in range(k)]   # a comma is quoted
+        r = EvaluationResult(class_names=names, accuracies=acc, uars=uars,
+                             confusion_matrices=cms)
+        r.save_scores_csv(tmp_path / "scores.csv")
+        rows = list(csv.DictReader(open(tmp_path / "scores.csv", newline="")))
+        assert list(rows[0]) == ["metric", "class", "value", "std_over_repeats",
+                                 "std_over_splits"]
+        assert [(row["metric"], row["class"]) for row in rows] == \
+            [("accuracy", ""), ("uar", "")] + [("recall", c) for c in names]
+        assert float(rows[0]["value"]) == pytest.approx(acc.mean(), rel=1e-8)
+        assert float(rows[1]["value"]) == pytest.approx(uars.mean(), rel=1e-8)
+        if repeat > 1:
+            want = np.std(acc.mean(axis=1), ddof=0)
+            assert float(rows[0]["std_over_repeats"]) == pytest.approx(want, rel=1e-8)
+            assert float(rows[1]["std_over_repeats"]) == \
+                pytest.approx(np.std(uars.mean(axis=1), ddof=0), rel=1e-8)
+            assert want != pytest.approx(np.std(acc.mean(axis=1), ddof=1))
+        else:
+            assert rows[0]["std_over_repeats"] == rows[1]["std_over_repeats"] == ""
+        if n_splits > 1:
+            assert float(rows[0]["std_over_splits"]) == \
+                pytest.approx(acc.std(axis=1).mean(), rel=1e-8)
+        else:
+            assert rows[0]["std_over_splits"] == ""
+        summed = cms.sum(axis=(0, 1))
+        for c in range(k - 1):
+            assert float(rows[2 + c]["value"]) == \
+                pytest.approx(summed[c, c] / summed[c].sum(), rel=1e-8)
+        assert rows[-1]["value"] == ""           # undefined recall is an empty cell
 
 
 def test_result_shape_checks():

@@ -197,11 +197,25 @@ def test_free_running_decoder_ignores_targets_and_loop_matches_teacher_path():
         teacher = m.decode(rep, targets)
         loop = m._decode_feed_previous(m.split_state(rep), targets.detach(), prob=0.0)
     torch.testing.assert_close(loop, teacher, rtol=0, atol=2e-6)
-    # free running = feeding back its own output: step t gets out[t-1] as input
+    # free running = feeding back its own output: the first decoder layer's input at step t,
+    # captured by a hook, is exactly the decoder's output at t-1 (zeros at t=0), never a target
+    fed = torch.cat([torch.zeros(3, 1, 6), free.detach()[:, :-1]], 1)
+    seen = []
+    hook = m.decoder[0][0].register_forward_pre_hook(
+        lambda module, args: seen.append(args[0].detach().clone()))
+    try:
+        with torch.no_grad():
+            free2 = m.decode(rep, targets.detach(), feed_previous_prob=1.0)
+    finally:
+        hook.remove()
+    assert len(seen) == 7 and all(s.shape == (3, 1, 6) for s in seen)   # one call per step
+    torch.testing.assert_close(free2, free.detach(), rtol=0, atol=0)
+    torch.testing.assert_close(torch.cat(seen, 1), fed, rtol=0, atol=0)
+    assert not torch.allclose(fed[:, 1:], targets.detach()[:, :-1])
+    # and teacher forcing on its own outputs reproduces them (same inputs, same network)
     with torch.no_grad():
-        fed = torch.cat([torch.zeros(3, 1, 6), free[:, :-1]], 1)
         again = m.decode(rep, free.detach(), feed_previous_prob=0.0)
-    assert fed.shape == again.shape
+    torch.testing.assert_close(m.decoder_inputs(free.detach())[0], fed, rtol=0, atol=0)
     torch.testing.assert_close(again, free.detach(), rtol=0, atol=2e-6)
 
 

@@ -114,15 +114,23 @@ def test_graph_structure_dynamic_axes_and_metadata(tmp_path):
     assert {p.key: p.value for p in ae.metadata_props}["rae_fast.kind"] == "autoencoder"
 
 
-def test_dynamo_exporter_matches_torch(tmp_path):
-    """torch.onnx.export(dynamo=True) path: needs onnxscript >= 0.7.1 (GRU linear_before_reset)."""
+@pytest.mark.parametrize("cell", ["gru", "lstm"])
+def test_dynamo_exporter_matches_torch(tmp_path, cell):
+    """torch.onnx.export(dynamo=True) path: needs onnxscript >= 0.7.1 (GRU linear_before_reset).
+    The caller's model keeps its training/eval mode."""
     pytest.importorskip("onnxscript")
-    m = model_for("gru", 2, True, False, F=5, H=4)
+    m = model_for(cell, 2, True, False, F=5, H=4).train()
+    m.fc.eval()                                   # a mixed state must survive too
+    modes = {name: mod.training for name, mod in m.named_modules()}
     path = export_encoder(m, tmp_path / "enc_dynamo.onnx", method="dynamo")
+    assert {name: mod.training for name, mod in m.named_modules()} == modes
+    assert m.training and not m.fc.training
+    m.eval()
     proto = onnx.load(str(path))
-    grus = [n for n in proto.graph.node if n.op_type == "GRU"]
-    assert grus and all({a.name: onnx.helper.get_attribute_value(a)
-                         for a in n.attribute}["linear_before_reset"] == 1 for n in grus)
+    if cell == "gru":
+        grus = [n for n in proto.graph.node if n.op_type == "GRU"]
+        assert grus and all({a.name: onnx.helper.get_attribute_value(a)
+                             for a in n.attribute}["linear_before_reset"] == 1 for n in grus)
     sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     rng = np.random.default_rng(0)
     for b, t in [(1, 1), (2, 13), (6, 40)]:     # other sizes than the traced (3, 7)

@@ -144,6 +144,52 @@ def test_resume_restores_rng_of_the_checkpoint(tmp_path):
     assert torch.equal(before, torch.get_rng_state())      # the caller's RNG is left alone
 
 
+def _np_and_py_states():
+    import random
+    st = np.random.get_state(legacy=False)
+    return (st["state"]["key"].copy(), st["state"]["pos"], st["has_gauss"], st["gauss"],
+            random.getstate())
+
+
+def _assert_same_np_and_py_states(a, b):
+    np.testing.assert_array_equal(a[0], b[0])
+    assert a[1:] == b[1:]
+
+
+def test_resume_leaves_the_callers_numpy_and_python_random_states_alone(tmp_path):
+    """train(resume=True) must not put the numpy / ``random`` global states of the first
+    call back into the caller's process (training never draws from them)."""
+    import random
+
+    x = small_data(n=6)
+    cfg = AutoencoderConfig(num_features=6, **TINY)
+    tc = TrainingConfig(num_epochs=1, batch_size=3)
+    np.random.seed(11)
+    random.seed(11)
+    train(x, tmp_path / "r", cfg, tc, progress=False)
+    np.random.seed(1234)                 # the caller moves on to other states
+    random.seed(1234)
+    np.random.random(3)
+    random.random()
+    before = _np_and_py_states()
+    train(x, tmp_path / "r", training_config=tc.replace(num_epochs=2), resume=True,
+          progress=False)
+    _assert_same_np_and_py_states(before, _np_and_py_states())
+    # checkpoints of earlier versions stored numpy / Python states: they are ignored
+    path = latest_checkpoint(tmp_path / "r")
+    ckpt = torch.load(path, weights_only=True)
+    assert set(ckpt["rng"]) == {"torch"}
+    ckpt["rng"]["numpy"] = {"key": torch.zeros(624, dtype=torch.int64), "pos": 624,
+                            "has_gauss": 0, "gauss": 0.0}
+    ckpt["rng"]["python"] = [3, [0] * 624 + [624], None]
+    torch.save(ckpt, path)
+    before = _np_and_py_states()
+    r = train(x, tmp_path / "r", training_config=tc.replace(num_epochs=3), resume=True,
+              progress=False)
+    assert r.epoch == 3
+    _assert_same_np_and_py_states(before, _np_and_py_states())
+
+
 # ------------------------------------------------------------------------ checkpoints
 
 def test_checkpoints_load_with_weights_only_and_are_pruned(tmp_path):

@@ -18,8 +18,9 @@
 
 :func:`generate` turns a stored data set of spectrograms into representations (feature dim
 ``generated``) with all instance metadata, streaming batch by batch into an atomically
-renamed netCDF file that resumes after an interruption. :func:`reconstruct` writes the
-autoencoder's reconstructions and their RMSE.
+renamed netCDF file that resumes after an interruption (only with the very same model file,
+checked by SHA-256, and the same input). :func:`reconstruct` writes the autoencoder's
+reconstructions and their RMSE.
 
 Install ONNX Runtime with the package extras: ``pip install 'rae_fast[cpu]'`` (``onnxruntime``)
 or ``pip install 'rae_fast[gpu]'`` (``onnxruntime-gpu``); the two cannot be installed together.
@@ -32,6 +33,7 @@ or ``pip install 'rae_fast[gpu]'`` (``onnxruntime-gpu``); the two cannot be inst
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import logging
@@ -46,11 +48,11 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from ._io import atomic_write_text
+from ._io import atomic_write_text, partial_path
 from .progress import progress as progress_bar
 
 __all__ = ["OnnxModel", "generate", "reconstruct", "import_onnxruntime", "ORT_MISSING_MESSAGE",
-           "DEFAULT_CHUNK_SIZE"]
+           "DEFAULT_CHUNK_SIZE", "file_sha256", "input_fingerprint"]
 
 log = logging.getLogger(__name__)
 PathLike = Union[str, "os.PathLike[str]"]
@@ -97,6 +99,40 @@ def _check_positive_int(value, name: str) -> int:
     if value < 1:
         raise ValueError(f"{name} must be >= 1, got {value}")
     return int(value)
+
+
+def file_sha256(path: PathLike, chunk_bytes: int = 1 << 20) -> str:
+    """SHA-256 (hex digest) of a file's bytes, read in 1 MiB chunks.
+
+    >>> file_sha256("run/encoder.onnx")          # doctest: +SKIP
+    '3f2a...'
+    """
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(chunk_bytes), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def input_fingerprint(path: PathLike, ds) -> str:
+    """A digest (hex, 32 characters) identifying a stored input data set cheaply.
+
+    Covers the file's size and modification time (ns), the number of instances, the feature
+    dims and shape, and every file name and chunk number; it changes when the file is
+    rewritten (re-preprocessed, replaced by another data set) and stays the same while it is
+    untouched. Used by :func:`generate` to resume only on the very same input.
+
+    >>> input_fingerprint("specs.nc", load("specs.nc", lazy=True))   # doctest: +SKIP
+    '9c41...'
+    """
+    st = os.stat(path)
+    h = hashlib.sha256()
+    h.update(json.dumps([int(st.st_size), int(st.st_mtime_ns), len(ds), list(ds.feature_dims),
+                         [int(v) for v in ds.feature_shape]]).encode())
+    for name in ds.filenames:
+        h.update(str(name).encode("utf-8", "surrogatepass") + b"\0")
+    h.update(np.ascontiguousarray(ds.chunk_nr, dtype=np.int64).tobytes())
+    return h.hexdigest()[:32]
 
 
 def _as_batch(x, num_features: int, name: str) -> np.ndarray:
@@ -146,6 +182,12 @@ class OnnxModel:
         ``"cuda"`` when the CUDA provider is active, else ``"cpu"``.
     providers : list of str
         Active providers of the session.
+    sha256 : str
+        SHA-256 (hex) of the ``.onnx`` file's bytes, read when the model was loaded;
+        :func:`generate` stores it so that a resumed run never mixes two models.
+    reconstruction_mode : str
+        ``"teacher_forcing"``: the exported autoencoder's decoder gets the expected previous
+        frame at every step (as in training); see :meth:`reconstruct`.
 
     Example
     -------
@@ -154,6 +196,9 @@ class OnnxModel:
     >>> reps.shape                                                      # doctest: +SKIP
     (10, 1024)
     """
+
+    #: How :meth:`reconstruct` runs the decoder (the ONNX autoencoder is teacher-forced).
+    reconstruction_mode = "teacher_forcing"
 
     def __init__(self, path: PathLike, device: str = "auto", n_threads: Optional[int] = None,
                  chunk_size: Optional[int] = None, device_id: int = 0):
@@ -188,6 +233,7 @@ class OnnxModel:
         providers: List[Any] = ["CPUExecutionProvider"]
         if want_cuda:
             providers.insert(0, ("CUDAExecutionProvider", {"device_id": self.device_id}))
+        self.sha256 = file_sha256(self.path)
         try:
             self._session = ort.InferenceSession(str(self.path), opts, providers=providers)
         except Exception as exc:  # noqa: BLE001 - ORT raises its own exception types
@@ -346,7 +392,10 @@ class OnnxModel:
                     ) -> Tuple[Any, np.ndarray]:
         """``(reconstruction (n, time, F), representation (n, R))`` -- autoencoder models only.
 
-        The reconstruction is teacher-forced (as in training) and in the input's time order.
+        The reconstruction is teacher-forced (as in training: at every step the decoder gets the
+        expected previous frame, not its own output) and in the input's time order. A
+        free-running reconstruction needs PyTorch: ``RecurrentAutoencoder.reconstruct(x,
+        free_running=True)`` or ``rae-fast reconstruct --model RUN``.
 
         >>> ae = OnnxModel("run/autoencoder.onnx")                 # doctest: +SKIP
         >>> recon, rep = ae.reconstruct(x)                          # doctest: +SKIP
@@ -386,6 +435,17 @@ def _open_model(model, device: str, n_threads: Optional[int]) -> Tuple[Any, bool
         return model, False
     raise TypeError(f"model must be a path to an .onnx file or an OnnxModel, got "
                     f"{type(model).__name__}")
+
+
+def _model_sha256(runner) -> Optional[str]:
+    """The SHA-256 of the model file ``runner`` was loaded from (``None`` without a file)."""
+    sha = getattr(runner, "sha256", None)
+    if isinstance(sha, str) and sha:
+        return sha
+    path = getattr(runner, "path", None)
+    if path is not None and Path(path).is_file():
+        return file_sha256(path)
+    return None
 
 
 def _open_input(input_path: PathLike, num_features: int):
@@ -428,13 +488,17 @@ def generate(model, input_path: PathLike, output_path: PathLike, batch_size: int
     output_path : str or Path
         netCDF data set written: features ``(n, representation_size)``, feature dim
         ``generated``, with the input's filenames, chunk numbers, labels, label map, folds,
-        partitions and attributes, in the same order.
+        partitions and attributes, in the same order, plus an attribute ``representation``
+        (model file name, kind, ``model_sha256``, ``input_fingerprint``, sizes).
     batch_size : int
         Instances read, encoded and written per step (auDeep's ``--batch-size 500``).
     device, n_threads : see :class:`OnnxModel`.
     resume : bool
-        Continue ``<output>.partial`` left by an interrupted run (when written with the same
-        model and input layout); ``False`` starts again.
+        Continue ``<output>.partial`` left by an interrupted run -- only when it was written by
+        the same model file (same SHA-256 of its bytes, not just the same name) from the same
+        input (same :func:`input_fingerprint`: size, modification time, file names, chunks) with
+        the same settings; otherwise it starts again and logs why (INFO). ``False`` always
+        starts again. A model object without a file (no ``path``/``sha256``) never resumes.
     progress : bool or None
         Progress bar (``None``: on a terminal only).
 
@@ -458,16 +522,29 @@ def generate(model, input_path: PathLike, output_path: PathLike, batch_size: int
         try:
             if output_path.resolve() == Path(input_path).resolve():
                 raise ValueError(f"output {output_path} would overwrite the input")
+            model_sha = _model_sha256(runner)
             attrs = dict(ds.attrs)
             attrs["representation"] = {
                 "model": Path(getattr(runner, "path", "model")).name,
                 "model_kind": getattr(runner, "kind", "encoder"),
+                "model_sha256": model_sha,
+                "input_fingerprint": input_fingerprint(input_path, ds),
                 "representation_size": int(runner.representation_size),
                 "source_feature_dims": list(ds.feature_dims),
                 "source_feature_shape": list(ds.feature_shape)}
             n = len(ds)
+            partial = partial_path(output_path)
+            had_partial = resume and partial.exists()
+            if had_partial and model_sha is None:
+                log.info("%s: the model has no file to fingerprint, so the partial output "
+                         "cannot be matched to it; starting again", partial)
+                resume = False
             writer = DataSetWriter(output_path, ("generated",), (runner.representation_size,),
                                    ds.n_folds, ds.label_map, attrs, resume=resume)
+            if had_partial and resume and not writer.resumed:
+                log.info("%s was written by another model (this one: %s, sha256 %s...), from "
+                         "another input or with other settings; starting again", partial,
+                         attrs["representation"]["model"], model_sha[:12])
             if writer.n_written > n:
                 writer.abort(keep_partial=False)
                 writer = DataSetWriter(output_path, ("generated",),
@@ -504,7 +581,11 @@ def reconstruct(model, input_path: PathLike, output_path: PathLike,
         Usually ``autoencoder.onnx`` from ``rae-fast export-onnx``.
     input_path, output_path : str or Path
         Input data set ``(time, F)``; the output has the same feature dims and shape, all
-        metadata and attributes, plus ``reconstruction_model`` (the model file name).
+        metadata and attributes, plus ``reconstruction_model`` (the model file name) and
+        ``reconstruction_mode``: the runner's ``reconstruction_mode`` attribute,
+        ``"teacher_forcing"`` for an :class:`OnnxModel` (the decoder gets the expected previous
+        frame at every step, as in training -- this measures less than a free-running decoder
+        that sees only the representation) or ``"free_running"``.
     rmse_path : str or Path, optional
         CSV ``index,filename,chunk_nr,rmse`` (default ``<output>.rmse.csv``), written atomically.
     batch_size : int
@@ -534,6 +615,7 @@ def reconstruct(model, input_path: PathLike, output_path: PathLike,
         if getattr(runner, "kind", "autoencoder") != "autoencoder":
             raise ValueError(f"{getattr(runner, 'path', 'the model')} is an encoder; "
                              "reconstruction needs the autoencoder export (RUN/autoencoder.onnx)")
+        mode = str(getattr(runner, "reconstruction_mode", "teacher_forcing"))
         ds = _open_input(input_path, runner.num_features)
         try:
             if output_path.resolve() == Path(input_path).resolve():
@@ -542,6 +624,7 @@ def reconstruct(model, input_path: PathLike, output_path: PathLike,
             errors = np.empty(n, dtype=np.float64)
             attrs = dict(ds.attrs)
             attrs["reconstruction_model"] = Path(getattr(runner, "path", "model")).name
+            attrs["reconstruction_mode"] = mode
             with DataSetWriter(output_path, ds.feature_dims, ds.feature_shape, ds.n_folds,
                                ds.label_map, attrs, keep_partial=False) as writer, \
                     progress_bar(total=n, desc="reconstruct", unit="inst",

@@ -8,7 +8,7 @@ Option names follow auDeep's (``--cross-validate``, ``--train-partitions``,
 Example::
 
     rae-fast evaluate --input reps.nc --cross-validate --classifier mlp --repeat 3 \\
-        --json results.json --plot confusion.png
+        --json results.json --scores-csv scores.csv --plot confusion.png
     rae-fast predict --train-input train.nc --eval-input test.nc --output predictions.csv
     rae-fast fuse a.nc b.nc --weights 1 0.5 --output fused.nc
     rae-fast export --input reps.nc --format arff --output exported/
@@ -66,9 +66,12 @@ def _add_classifier_options(p: argparse.ArgumentParser) -> None:
                    help="hidden layers (default 2)")
     g.add_argument("--num-units", type=_positive_int, default=150,
                    help="units per hidden layer (default 150)")
-    g.add_argument("--dropout", type=float, default=0.4,
-                   help="dropout probability of hidden units (default 0.4; auDeep's "
-                        "--keep-prob is 1 - dropout)")
+    drop = g.add_mutually_exclusive_group()
+    drop.add_argument("--dropout", type=float, default=None,
+                      help="dropout probability of hidden units (default 0.4)")
+    drop.add_argument("--keep-prob", type=float, default=None,
+                      help="auDeep's name: probability to keep hidden units, = 1 - dropout "
+                           "(default 0.6)")
     g.add_argument("--learning-rate", type=float, default=1e-3,
                    help="Adam learning rate (default 0.001)")
     g.add_argument("--num-epochs", type=_positive_int, default=400,
@@ -84,10 +87,23 @@ def _add_classifier_options(p: argparse.ArgumentParser) -> None:
                    help="SVM complexity C (default 1.0)")
 
 
+_DEFAULT_DROPOUT = 0.4
+
+
+def _dropout(args) -> float:
+    """--dropout, or 1 - --keep-prob (auDeep's option), or the default 0.4."""
+    keep = getattr(args, "keep_prob", None)
+    if keep is not None:
+        if not 0.0 < keep <= 1.0:
+            raise ValueError(f"--keep-prob must be in (0, 1], got {keep}")
+        return 1.0 - keep
+    return _DEFAULT_DROPOUT if args.dropout is None else args.dropout
+
+
 def _classifier_params(args, probability: bool = False) -> dict:
     if args.classifier == "mlp":
         return dict(hidden_layers=args.num_layers, hidden_units=args.num_units,
-                    dropout=args.dropout, learning_rate=args.learning_rate,
+                    dropout=_dropout(args), learning_rate=args.learning_rate,
                     epochs=args.num_epochs, batch_size=args.batch_size, shuffle=args.shuffle,
                     device=args.device)
     params = dict(C=args.complexity)
@@ -133,6 +149,9 @@ def _cmd_evaluate(args) -> int:
     if args.csv:
         result.save_confusion_csv(args.csv)
         log.info("wrote %s", args.csv)
+    if args.scores_csv:
+        result.save_scores_csv(args.scores_csv)
+        log.info("wrote %s", args.scores_csv)
     if args.plot:
         result.plot(args.plot)
         log.info("wrote %s", args.plot)
@@ -242,7 +261,12 @@ def register(subparsers) -> None:
     _add_classifier_options(p)
     g = p.add_argument_group("output")
     g.add_argument("--json", type=Path, help="save all scores and the confusion matrix as JSON")
-    g.add_argument("--csv", type=Path, help="save the confusion matrix as CSV")
+    g.add_argument("--csv", type=Path,
+                   help="save the confusion matrix (summed over splits and repeats) as CSV")
+    g.add_argument("--scores-csv", type=Path, metavar="CSV",
+                   help="save accuracy, UAR (mean, std over repeats, std over splits) and the "
+                        "recall of every class as CSV: columns metric,class,value,"
+                        "std_over_repeats,std_over_splits")
     g.add_argument("--plot", type=Path, help="save the confusion matrix as a PNG heatmap "
                                              "(needs matplotlib)")
     g.add_argument("--normalize", action="store_true",

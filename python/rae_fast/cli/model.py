@@ -8,6 +8,7 @@
     rae-fast export-onnx RUN                       # RUN/encoder.onnx + RUN/autoencoder.onnx
     rae-fast generate --model RUN/encoder.onnx --input specs.nc --output reps.nc
     rae-fast reconstruct --model RUN/autoencoder.onnx --input specs.nc --output recon.nc
+    rae-fast reconstruct --model RUN --input specs.nc --output recon.nc   # free-running
 
 ``train`` and ``export-onnx`` need PyTorch (``rae_fast[train]``); ``generate`` and
 ``reconstruct`` with an ``.onnx`` model need only ONNX Runtime (``rae_fast[cpu]`` or ``[gpu]``).
@@ -17,7 +18,7 @@ from __future__ import annotations
 import argparse
 import logging
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 
@@ -207,6 +208,7 @@ class _TorchReconstructor:
         self.model = model
         self.path = path
         self.free_running = free_running
+        self.reconstruction_mode = "free_running" if free_running else "teacher_forcing"
         self.num_features = model.config.num_features
         self.representation_size = model.config.representation_size
 
@@ -217,6 +219,34 @@ class _TorchReconstructor:
         return recon.cpu().numpy(), rep.cpu().numpy()
 
 
+_MODE_TEXT = {
+    "free_running": "free-running (the decoder sees only the representation and its own "
+                    "previous outputs)",
+    "teacher_forcing": "teacher-forced (the decoder gets the expected previous frame at every "
+                       "step, as in training)",
+}
+
+
+def _reconstruction_mode(args, from_run: bool, bidirectional_decoder: bool) -> Tuple[bool, str]:
+    """``(free_running, why)`` from --free-running / --teacher-forcing and the model."""
+    if args.mode == "free":
+        if not from_run:
+            raise ValueError("--free-running needs the run directory as --model (the ONNX "
+                             "autoencoder is teacher-forced)")
+        if bidirectional_decoder:
+            raise ValueError("--free-running needs a unidirectional decoder (this run has a "
+                             "bidirectional decoder, which always needs the expected frames)")
+        return True, "--free-running"
+    if args.mode == "teacher":
+        return False, "--teacher-forcing"
+    if not from_run:
+        return False, "the ONNX autoencoder is always teacher-forced"
+    if bidirectional_decoder:
+        return False, ("default for a bidirectional decoder, which cannot run free: its "
+                       "backward direction needs the expected later frames")
+    return True, "default for a unidirectional decoder run from PyTorch"
+
+
 def _cmd_reconstruct(args) -> int:
     from ..inference import OnnxModel, reconstruct
 
@@ -225,24 +255,24 @@ def _cmd_reconstruct(args) -> int:
         from ..model.training import load_model
 
         model = load_model(source, epoch=args.epoch, device=args.device)
-        if args.free_running and model.config.bidirectional_decoder:
-            raise ValueError("--free-running needs a unidirectional decoder (this run has a "
-                             "bidirectional decoder, which always needs the expected frames)")
+        free, why = _reconstruction_mode(args, True, model.config.bidirectional_decoder)
         if args.threads:
             import torch
             torch.set_num_threads(args.threads)
-        runner = _TorchReconstructor(model, source, args.free_running)
+        runner = _TorchReconstructor(model, source, free)
+        mode = runner.reconstruction_mode
         out, err = reconstruct(runner, args.input, args.output, rmse_path=args.rmse_csv,
                                batch_size=args.batch_size, progress=_progress(args))
     else:
-        if args.free_running:
-            raise ValueError("--free-running needs the run directory as --model (the ONNX "
-                             "autoencoder is teacher-forced)")
+        free, why = _reconstruction_mode(args, False, False)
         if args.epoch is not None:
             raise ValueError("--epoch applies to a run directory, not to an .onnx file")
         with OnnxModel(source, device=args.device, n_threads=args.threads) as runner:
+            mode = runner.reconstruction_mode
             out, err = reconstruct(runner, args.input, args.output, rmse_path=args.rmse_csv,
                                    batch_size=args.batch_size, progress=_progress(args))
+    print(f"reconstruction mode: {_MODE_TEXT[mode]} [{why}]; stored in the output's "
+          f"attribute reconstruction_mode = {mode!r}")
     print(f"wrote {out}: reconstruction RMSE mean {err.mean():.5f}, min {err.min():.5f}, "
           f"max {err.max():.5f}")
     return 0
@@ -341,7 +371,14 @@ def register(subparsers) -> None:
         "reconstruct", help="write the autoencoder's reconstructions and their RMSE",
         description="Run the whole autoencoder on every instance and write the reconstructed "
                     "spectrograms (same layout and metadata as the input) plus a CSV of the "
-                    "per-instance RMSE.")
+                    "per-instance RMSE. Decoder mode: with a run directory (PyTorch) and a "
+                    "unidirectional decoder the default is free-running (the decoder sees only "
+                    "the representation and its own outputs: what the representation really "
+                    "keeps); a bidirectional decoder cannot run free and is teacher-forced; an "
+                    "ONNX autoencoder is always teacher-forced (the decoder gets the expected "
+                    "previous frame at every step, as in training, which gives a lower RMSE). "
+                    "The mode used is printed and stored in the output's attribute "
+                    "reconstruction_mode.")
     p.add_argument("--model", required=True, metavar="AUTOENCODER.onnx|RUN",
                    help="exported autoencoder (ONNX Runtime) or a run directory (PyTorch)")
     p.add_argument("--input", required=True, metavar="SPECS.nc", help="input data set")
@@ -350,9 +387,15 @@ def register(subparsers) -> None:
                    help="per-instance RMSE (default OUTPUT.rmse.csv)")
     p.add_argument("--batch-size", type=_positive_int, default=100,
                    help="instances per step (default 100)")
-    p.add_argument("--free-running", action="store_true",
-                   help="decoder sees only the representation and its own outputs (run "
-                        "directory, unidirectional decoder); default: teacher forcing")
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--free-running", dest="mode", action="store_const", const="free",
+                      default=None,
+                      help="the decoder sees only the representation and its own outputs (run "
+                           "directory, unidirectional decoder; the default there)")
+    mode.add_argument("--teacher-forcing", dest="mode", action="store_const", const="teacher",
+                      help="the decoder gets the expected previous frame at every step, as in "
+                           "training (the default for an .onnx model or a bidirectional "
+                           "decoder)")
     p.add_argument("--epoch", type=_positive_int, default=None,
                    help="with a run directory: checkpoint to use (default the newest)")
     _add_runtime_options(p)

@@ -46,7 +46,7 @@ from sklearn.preprocessing import StandardScaler
 
 from ..dataset import MISSING, DataSet, Partition
 from .metrics import accuracy, check_class_indices, confusion_matrix, uar
-from .mlp import MLPClassifier, torch_threads
+from .mlp import MLPClassifier, resolve_device, torch_threads
 from .results import EvaluationResult, Predictions
 from .svm import LinearSVMClassifier
 
@@ -296,8 +296,8 @@ def evaluate_splits(X, y, splits: Sequence[Tuple[Any, Any]], *, class_names=None
     y : int array ``(n,)``
         Class indices ``0..K-1``.
     splits : list of ``(train_idx, eval_idx)`` pairs of int arrays
-        E.g. the folds of a cross-validation (a list even for a single split). Every class that occurs in an evaluation split
-        must occur in its training split.
+        E.g. the folds of a cross-validation (a list even for a single split). Every class
+        that occurs in an evaluation split must occur in its training split.
     class_names : sequence of K str, optional
         Default ``"0".."K-1"`` with ``K = max(y) + 1``.
     classifier : ``"mlp"``, ``"svm"`` or a scikit-learn classifier
@@ -315,7 +315,12 @@ def evaluate_splits(X, y, splits: Sequence[Tuple[Any, Any]], *, class_names=None
         Master seed; repeat ``r``, split ``s`` uses ``SeedSequence([seed, r, s])``.
     n_jobs : int, optional
         Splits evaluated at once (threads, one torch thread each); default: the number of
-        cores (1 for a CUDA MLP). Results do not depend on it.
+        cores, or 1 for an MLP on CUDA (``device`` is resolved first: ``"auto"`` on a machine
+        without a GPU is the CPU) or an MLP whose ``n_threads`` is given. Results do not
+        depend on it. The MLP's ``n_threads`` is honoured when the splits run one after the
+        other; with ``n_jobs > 1`` each split gets one torch thread and a warning says that
+        ``n_threads`` was replaced. ``settings`` records ``n_jobs``, the resolved ``device``
+        and ``torch_threads``.
     feature_weights : float array ``(d,)``, optional
         Applied after standardisation (fused feature sets).
     split_names, settings : optional
@@ -399,15 +404,39 @@ def evaluate_splits(X, y, splits: Sequence[Tuple[Any, Any]], *, class_names=None
     tasks = [(r, s) for r in range(repeat) for s in range(len(checked))]
     uses_torch = (isinstance(classifier, str) and classifier.strip().lower() == "mlp") or \
         isinstance(classifier, MLPClassifier)
+    torch_n = None                      # torch threads while the splits run (None: untouched)
     if uses_torch:
-        # one torch thread per split (threads run splits in parallel instead); the
-        # classifier must not change torch's process-wide setting from a worker thread
-        params["n_threads"] = None
-    on_gpu = uses_torch and str(params.get("device", getattr(classifier, "device", "cpu"))
-                                ).lower() not in ("cpu",)
-    if n_jobs is None:
-        n_jobs = 1 if on_gpu else _default_jobs(len(tasks))
-    n_jobs = _check_int(n_jobs, "n_jobs", 1)
+        device = resolve_device(params.get("device", getattr(classifier, "device", "cpu")))
+        on_gpu = device != "cpu"
+        user_threads = params.get("n_threads", None if isinstance(classifier, str)
+                                  else getattr(classifier, "n_threads", None))
+        if user_threads is not None:
+            user_threads = _check_int(user_threads, "n_threads", 1)
+        if n_jobs is None:
+            # a CUDA MLP runs the splits one after the other; so does a CPU MLP whose
+            # n_threads was given (the threads then go to each split's training)
+            n_jobs = 1 if on_gpu or user_threads is not None else _default_jobs(len(tasks))
+        n_jobs = _check_int(n_jobs, "n_jobs", 1)
+        parallel = n_jobs > 1 and len(tasks) > 1
+        if user_threads is not None and not parallel:
+            # splits one after the other, in this thread: the MLP sets its own thread count
+            torch_n = user_threads
+            params["n_threads"] = user_threads
+        else:
+            if user_threads not in (None, 1):
+                log.warning("n_threads=%d of the MLP is replaced by 1 torch thread per split: "
+                            "%d splits run in parallel (n_jobs=%d); pass n_jobs=1 to train the "
+                            "splits one after the other with %d threads each", user_threads,
+                            min(n_jobs, len(tasks)), n_jobs, user_threads)
+            # one torch thread per split (the threads run splits in parallel instead); torch's
+            # setting is process-wide, so it is set here once, around all splits, and the
+            # classifier must not change it from a worker thread
+            torch_n = 1
+            params["n_threads"] = None
+    else:
+        if n_jobs is None:
+            n_jobs = _default_jobs(len(tasks))
+        n_jobs = _check_int(n_jobs, "n_jobs", 1)
 
     def run(task):
         r, s = task
@@ -434,7 +463,7 @@ def evaluate_splits(X, y, splits: Sequence[Tuple[Any, Any]], *, class_names=None
     from ..progress import progress
 
     results: Dict[Tuple[int, int], Tuple[float, float, np.ndarray]] = {}
-    with torch_threads(1 if uses_torch else None):
+    with torch_threads(torch_n):
         with progress(total=len(tasks), desc="evaluate", unit="split",
                       disable=None if show_progress is None else not show_progress) as bar:
             if n_jobs == 1 or len(tasks) == 1:
@@ -458,7 +487,10 @@ def evaluate_splits(X, y, splits: Sequence[Tuple[Any, Any]], *, class_names=None
     info = {"classifier": classifier if isinstance(classifier, str) else
             type(classifier).__name__, "classifier_params": _jsonable(params),
             "repeat": repeat, "seed": seed, "upsample": upsample,
-            "majority_vote": majority_vote_, "n_instances": n}
+            "majority_vote": majority_vote_, "n_instances": n, "n_jobs": n_jobs}
+    if uses_torch:
+        info["device"] = device
+        info["torch_threads"] = torch_n
     info.update(settings or {})
     return EvaluationResult(class_names=class_names, accuracies=acc, uars=uars,
                             confusion_matrices=cms, split_names=names, settings=info)

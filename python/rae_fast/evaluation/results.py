@@ -2,7 +2,8 @@
 
 :class:`EvaluationResult` holds every split's accuracy, UAR and confusion matrix for every
 repeat, and derives the summary that auDeep reports (mean accuracy / UAR, spread, summed
-confusion matrix); it prints as a readable table and saves as JSON, CSV and a PNG heatmap.
+confusion matrix); it prints as a readable table and saves as JSON, CSV (the scores, and the
+confusion matrix) and a PNG heatmap.
 :class:`Predictions` holds per-instance (or per-file) predicted labels and class
 probabilities and writes them as CSV.
 
@@ -56,11 +57,12 @@ class EvaluationResult:
         Protocol, classifier and its parameters, seed, options (saved with the results).
 
     Derived (properties): :attr:`accuracy`, :attr:`uar` (means over splits and repeats),
-    :attr:`accuracy_std`, :attr:`uar_std` (standard deviation over repeats of the
-    per-repeat means; 0 for one repeat), :attr:`accuracy_split_std`, :attr:`uar_split_std`
-    (standard deviation over splits, averaged over repeats; auDeep reported twice this as its
-    "confidence interval"), :attr:`confusion_matrix` (summed over splits and repeats) and
-    :attr:`per_class_recall` (from that summed matrix).
+    :attr:`accuracy_std`, :attr:`uar_std` (population standard deviation, ``ddof=0``, over
+    repeats of the per-repeat means; 0 for one repeat), :attr:`accuracy_split_std`,
+    :attr:`uar_split_std` (population standard deviation over splits, averaged over repeats;
+    auDeep computed ``np.std`` over folds the same way and printed twice it as its "confidence
+    interval"; it reported no spread over repeats), :attr:`confusion_matrix` (summed over
+    splits and repeats) and :attr:`per_class_recall` (from that summed matrix).
     """
 
     class_names: List[str]
@@ -107,22 +109,27 @@ class EvaluationResult:
 
     @property
     def accuracy_std(self) -> float:
-        """Standard deviation over repeats of the per-repeat mean accuracy (``np.std``)."""
+        """Population standard deviation (``np.std``, ``ddof=0``) over the repeats of the
+        per-repeat mean accuracy; 0 for one repeat. The sample standard deviation
+        (``ddof=1``) is this times ``sqrt(R / (R - 1))`` for ``R`` repeats."""
         return float(self.accuracies.mean(axis=1).std())
 
     @property
     def uar_std(self) -> float:
-        """Standard deviation over repeats of the per-repeat mean UAR (``np.std``)."""
+        """Population standard deviation (``ddof=0``) over the repeats of the per-repeat mean
+        UAR; 0 for one repeat (see :attr:`accuracy_std`)."""
         return float(self.uars.mean(axis=1).std())
 
     @property
     def accuracy_split_std(self) -> float:
-        """Standard deviation of the accuracy over splits, averaged over repeats."""
+        """Population standard deviation (``ddof=0``) of the accuracy over splits, averaged
+        over repeats -- auDeep's ``np.std`` over folds (it printed twice this as "+/-")."""
         return float(self.accuracies.std(axis=1).mean())
 
     @property
     def uar_split_std(self) -> float:
-        """Standard deviation of the UAR over splits, averaged over repeats."""
+        """Population standard deviation (``ddof=0``) of the UAR over splits, averaged over
+        repeats (see :attr:`accuracy_split_std`)."""
         return float(self.uars.std(axis=1).mean())
 
     @property
@@ -150,9 +157,9 @@ class EvaluationResult:
             title += f", {clf}"
         lines.append(title)
         rep = self.n_repeats
-        tail = f"  (+/- {100 * self.accuracy_std:.2f} over {rep} repeats)" if rep > 1 else ""
+        tail = f"  (std {100 * self.accuracy_std:.2f} over {rep} repeats)" if rep > 1 else ""
         lines.append(f"accuracy  {_pct(self.accuracy)}{tail}")
-        tail = f"  (+/- {100 * self.uar_std:.2f} over {rep} repeats)" if rep > 1 else ""
+        tail = f"  (std {100 * self.uar_std:.2f} over {rep} repeats)" if rep > 1 else ""
         lines.append(f"UAR       {_pct(self.uar)}{tail}")
         if self.n_splits > 1:
             lines.append(f"std over splits: accuracy {100 * self.accuracy_split_std:.2f}, "
@@ -216,6 +223,43 @@ class EvaluationResult:
         w.writerow(["true\\predicted"] + self.class_names)
         for name, row in zip(self.class_names, self.confusion_matrix):
             w.writerow([name] + [int(v) for v in row])
+        atomic_write_text(path, buf.getvalue())
+
+    def save_scores_csv(self, path: PathLike) -> None:
+        """Write the scores as a CSV table for spreadsheets (atomically).
+
+        Columns ``metric,class,value,std_over_repeats,std_over_splits``; values are fractions
+        in ``[0, 1]`` (9 significant digits), one row per score::
+
+            metric,class,value,std_over_repeats,std_over_splits
+            accuracy,,0.95,0.0047,0.0189
+            uar,,0.94,0.0050,0.0201
+            recall,cat,0.97,,
+            recall,dog,0.93,,
+
+        ``accuracy`` / ``uar``: :attr:`accuracy`, :attr:`uar` with :attr:`accuracy_std` /
+        :attr:`uar_std` (population standard deviation over repeats; empty for one repeat) and
+        :attr:`accuracy_split_std` / :attr:`uar_split_std` (over splits; empty for one split).
+        ``recall``: :attr:`per_class_recall` of each class in :attr:`class_names` order
+        (empty value for a class that never occurs in an evaluation split). Filter or pivot
+        on the ``metric`` column.
+
+        >>> result.save_scores_csv("scores.csv")          # doctest: +SKIP
+        """
+        def num(x) -> str:
+            return "" if x is None or not np.isfinite(x) else f"{float(x):.9g}"
+
+        rep = self.n_repeats > 1
+        split = self.n_splits > 1
+        buf = io.StringIO()
+        w = csv.writer(buf, lineterminator="\n")
+        w.writerow(["metric", "class", "value", "std_over_repeats", "std_over_splits"])
+        w.writerow(["accuracy", "", num(self.accuracy), num(self.accuracy_std) if rep else "",
+                    num(self.accuracy_split_std) if split else ""])
+        w.writerow(["uar", "", num(self.uar), num(self.uar_std) if rep else "",
+                    num(self.uar_split_std) if split else ""])
+        for name, r in zip(self.class_names, self.per_class_recall):
+            w.writerow(["recall", name, num(r), "", ""])
         atomic_write_text(path, buf.getvalue())
 
     def plot(self, path: PathLike, normalize: bool = True) -> None:

@@ -336,6 +336,9 @@ def _encoder_dynamo(model: RecurrentAutoencoder):
     import warnings
 
     cfg = model.config
+    # eval() switches the caller's model (a submodule of the wrapper) too: the export traces
+    # the inference graph (no dropout / encoder noise); the caller's mode is restored below
+    modes = {name: m.training for name, m in model.named_modules()}
     module = _EncoderModule(model).eval()
     example = torch.zeros(3, 7, cfg.num_features)
     dims = {"features": {0: torch.export.Dim("batch"), 1: torch.export.Dim("time")}}
@@ -351,6 +354,8 @@ def _encoder_dynamo(model: RecurrentAutoencoder):
                                         opset_version=18, verbose=False)
     finally:
         quiet.setLevel(level)
+        for name, m in model.named_modules():
+            m.training = modes[name]
     m = program.model_proto
     _add_metadata(m, model, "encoder", "dynamo")
     return m

@@ -3,17 +3,19 @@
 A *run directory* holds everything about one training run::
 
     RUN/config.json                 model + training settings, feature shape, data fingerprint
-    RUN/checkpoints/epoch_0001.pt   after every epoch (atomic): weights, Adam state, RNG states
+    RUN/checkpoints/epoch_0001.pt   after every epoch (atomic): weights, Adam state, torch RNG state
     RUN/loss.csv                    one row per epoch (epoch, loss, steps, instances, seconds, lr)
     RUN/tensorboard/                per-step loss, when the ``tensorboard`` package is installed
 
 Training follows auDeep and the paper: Adam (learning rate 1e-3), every gradient entry clipped
 to [-2, 2], batches of 64, loss = RMSE of the reconstruction. The data order of epoch ``e`` is a
-permutation drawn from ``numpy.random.default_rng([seed, e])`` and the torch / numpy / Python
-random states are saved with every checkpoint, so ``resume=True`` (``rae-fast train
+permutation drawn from ``numpy.random.default_rng([seed, e])`` and torch's random state (and
+CUDA's on a GPU) is saved with every checkpoint, so ``resume=True`` (``rae-fast train
 --continue``) continues an interrupted run to bit-identical weights (same machine, same thread
-count). Checkpoints hold only tensors and plain containers and load with
-``torch.load(path, weights_only=True)``.
+count). Training runs inside ``torch.random.fork_rng`` and never uses numpy's or Python's global
+generators, so the caller's torch, numpy and ``random`` states are the same after
+:func:`train` (resumed or not) as before. Checkpoints hold only tensors and plain containers
+and load with ``torch.load(path, weights_only=True)``.
 
 >>> import numpy as np
 >>> from rae_fast.model import AutoencoderConfig, TrainingConfig, train
@@ -33,7 +35,6 @@ import json
 import logging
 import math
 import numbers
-import random
 import re
 import time
 import warnings
@@ -288,29 +289,21 @@ def load_model(source: PathLike, epoch: Optional[int] = None,
 
 
 def _rng_state(device: torch.device) -> Dict[str, Any]:
-    np_state = np.random.get_state(legacy=False)
-    py_state = random.getstate()
-    state = {
-        "torch": torch.get_rng_state(),
-        "numpy": {"key": torch.from_numpy(np_state["state"]["key"].astype(np.int64)),
-                  "pos": int(np_state["state"]["pos"]), "has_gauss": int(np_state["has_gauss"]),
-                  "gauss": float(np_state["gauss"])},
-        "python": [py_state[0], list(py_state[1]), py_state[2]],
-    }
+    """The random states training draws from: torch's CPU generator (dropout, encoder noise,
+    feed-previous choices) and, on a GPU, the device's. The data order comes from
+    ``default_rng([seed, epoch])`` and needs no state; numpy's and Python's global generators
+    are never used, so they are neither saved nor touched."""
+    state = {"torch": torch.get_rng_state()}
     if device.type == "cuda":
         state["cuda"] = torch.cuda.get_rng_state(device)
     return state
 
 
 def _set_rng_state(state: Dict[str, Any], device: torch.device) -> None:
+    """Restore :func:`_rng_state` (inside ``fork_rng``). The ``numpy`` / ``python`` entries of
+    checkpoints written by earlier versions are ignored: restoring them would overwrite the
+    caller's global generators."""
     torch.set_rng_state(state["torch"].cpu())
-    npst = state["numpy"]
-    np.random.set_state({"bit_generator": "MT19937",
-                         "state": {"key": npst["key"].numpy().astype(np.uint32),
-                                   "pos": int(npst["pos"])},
-                         "has_gauss": int(npst["has_gauss"]), "gauss": float(npst["gauss"])})
-    ver, internal, gauss = state["python"]
-    random.setstate((ver, tuple(internal), gauss))
     if device.type == "cuda" and "cuda" in state:
         torch.cuda.set_rng_state(state["cuda"].cpu(), device)
 
