@@ -7,7 +7,7 @@ Runs the published auDeep settings on the real ESC-10 recordings (``../shared/da
 * one autoencoder per clipping: 2 x 256 GRU, unidirectional encoder, bidirectional decoder,
   64 epochs, batch 64, Adam lr 1e-3, 20 % dropout;
 * representations from the exported ONNX encoders (ONNX Runtime), each evaluated alone and
-  fused: MLP (2 x 150 ReLU, 40 % dropout, 400 full-batch epochs) with 5-fold cross-validation
+  fused: MLP (2 x 150 ReLU, 40 % dropout, 400 full-batch epochs, shuffled) with 5-fold cross-validation
   on the predefined folds, 5 repeats;
 * the same with framewise autocorrelograms (resampled to 16 kHz, 80 ms frames, 40 ms hop,
   lags up to 8 ms) and with mel + autocorrelogram representations fused.
@@ -74,7 +74,7 @@ class Recipe:
             return
         out = self.work / f"eval-{name}.json"
         cmd = rae("evaluate", "--input", str(reps), "--cross-validate", "--repeat",
-                  str(self.repeats), "--classifier", "mlp", "--json", str(out))
+                  str(self.repeats), "--classifier", "mlp", "--shuffle", "--json", str(out))
         print(f"[run ] evaluate {name}", flush=True)
         t = time.perf_counter()
         subprocess.run(cmd, check=True)

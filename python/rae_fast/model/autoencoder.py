@@ -233,6 +233,38 @@ class RecurrentAutoencoder(nn.Module):
         self.decoder = nn.ModuleList([stack() for _ in range(config.decoder_directions)])
         self.projection = nn.Linear(H * config.decoder_directions, F)
         self.dropout = nn.Dropout(config.dropout)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """Initialise the weights as auDeep's TensorFlow cells do.
+
+        GRU: Glorot-uniform kernels per gate block, bias 1 on the reset and update gates and
+        0 on the candidate (TensorFlow's ``GRUCell``: the gates start open, so the state is
+        carried across the 100+ steps of a spectrogram); LSTM: Glorot-uniform kernels, zero
+        biases plus 1 on the forget gate (``LSTMCell``'s ``forget_bias``); fully connected
+        layers: Glorot-uniform weights, zero biases. Draws from torch's global generator.
+        """
+        gates = 3 if self.config.cell == "gru" else 4
+        for direction in [*self.encoder, *self.decoder]:
+            for rnn in direction:
+                H = rnn.hidden_size
+                for name, w in rnn.named_parameters():
+                    with torch.no_grad():
+                        if name.startswith("weight"):
+                            fan_in = w.shape[1]
+                            for k in range(gates):
+                                nn.init.xavier_uniform_(w[k * H:(k + 1) * H].view(H, fan_in))
+                        elif name.startswith("bias_ih"):
+                            w.zero_()
+                            if gates == 3:
+                                w[:2 * H] = 1.0          # reset and update gates
+                            else:
+                                w[H:2 * H] = 1.0         # forget gate (order i, f, g, o)
+                        else:
+                            w.zero_()
+        for lin in (self.fc, self.projection):
+            nn.init.xavier_uniform_(lin.weight)
+            nn.init.zeros_(lin.bias)
 
     # ------------------------------------------------------------------ state bookkeeping
     def _final_pieces(self, state: LayerState) -> List[Tensor]:
@@ -329,29 +361,37 @@ class RecurrentAutoencoder(nn.Module):
         return self._encode(x, lengths)
 
     # ------------------------------------------------------------------------- decoder
-    def decoder_inputs(self, targets: Tensor) -> Tuple[Tensor, Optional[Tensor]]:
+    def decoder_inputs(self, targets: Tensor, lengths: Optional[Tensor] = None
+                       ) -> Tuple[Tensor, Optional[Tensor]]:
         """Teacher-forcing inputs ``(forward, backward)`` for ``targets`` ``(batch, time, F)``.
 
-        forward: ``[0, y[0], ..., y[T-2]]`` (the expected output one step earlier); backward
-        (bidirectional decoder only, else ``None``): ``[y[1], ..., y[T-1], 0]`` (one step
-        later). Padding steps of ``targets`` must be zero.
+        forward: ``[0, y[0], ..., y[T-2]]``, the expected output one step earlier, consumed in
+        time order. backward (bidirectional decoder only, else ``None``): the forward inputs in
+        reverse order, shifted by one step, ``[0, y[T-2], ..., y[0]]``, consumed in that order;
+        its output at step ``s`` joins the forward output at step ``s`` (auDeep's layout, see
+        ``FeedPreviousRNN`` with ``reverse=True``). The backward direction is *not* re-aligned
+        in time: re-aligned, it would see ``y[t+1]`` while predicting ``y[t]`` and could
+        interpolate between the neighbours of every frame without using the representation.
+        With ``lengths``, each instance is reversed within its own length; padding steps of
+        ``targets`` must be zero.
 
-        >>> m = RecurrentAutoencoder(AutoencoderConfig(num_features=1))
-        >>> m.decoder_inputs(torch.tensor([[[1.], [2.], [3.]]]))[0][0, :, 0]
-        tensor([0., 1., 2.])
+        >>> m = RecurrentAutoencoder(AutoencoderConfig(num_features=1, bidirectional_decoder=True))
+        >>> fw, bw = m.decoder_inputs(torch.tensor([[[1.], [2.], [3.], [4.]]]))
+        >>> fw[0, :, 0], bw[0, :, 0]
+        (tensor([0., 1., 2., 3.]), tensor([0., 3., 2., 1.]))
         """
         zeros = targets.new_zeros(targets.shape[0], 1, targets.shape[2])
         fw = torch.cat([zeros, targets[:, :-1]], dim=1)
         if not self.config.bidirectional_decoder:
             return fw, None
-        bw = torch.cat([targets[:, 1:], zeros], dim=1)
+        bw = torch.cat([zeros, reverse_padded(fw, lengths)[:, :-1]], dim=1)
         return fw, bw
 
     def _decode_teacher(self, init, targets, lengths) -> Tensor:
-        fw_in, bw_in = self.decoder_inputs(targets)
+        fw_in, bw_in = self.decoder_inputs(targets, lengths)
         outs = [self._run_stack(self.decoder[0], fw_in, lengths, False, init[0])[0]]
         if bw_in is not None:
-            outs.append(self._run_stack(self.decoder[1], bw_in, lengths, True, init[1])[0])
+            outs.append(self._run_stack(self.decoder[1], bw_in, lengths, False, init[1])[0])
         return torch.tanh(self.projection(torch.cat(outs, dim=-1)))
 
     def _decode_feed_previous(self, init, targets, prob: float) -> Tensor:

@@ -267,10 +267,12 @@ def autoencoder_to_onnx(model: RecurrentAutoencoder):
     fw_in = g.op1("Concat", [zeros, head], axis=0, base="dec_in_fw")
     dec_in = [fw_in]
     if cfg.bidirectional_decoder:
-        tail = g.op1("Slice", [targets, g.const([1], "s", np.int64),
-                               g.const([_INT64_MAX], "e", np.int64),
-                               g.const([0], "axes", np.int64)], base="targets_tail")
-        dec_in.append(g.op1("Concat", [tail, zeros], axis=0, base="dec_in_bw"))
+        # auDeep's backward decoder: the forward inputs reversed, shifted by one step, run
+        # forward in that order and not re-aligned (see RecurrentAutoencoder.decoder_inputs)
+        rev = _reverse_time(g, fw_in, "dec_in_fw_reversed")
+        rev_head = g.op1("Slice", [rev, g.const([0], "s", np.int64), g.const([-1], "e", np.int64),
+                                   g.const([0], "axes", np.int64)], base="dec_in_bw_head")
+        dec_in.append(g.op1("Concat", [zeros, rev_head], axis=0, base="dec_in_bw"))
     # initial decoder states: split the representation as auDeep does
     H = cfg.num_units
     axis0 = g.const([0], "axis0", np.int64)
@@ -291,7 +293,7 @@ def autoencoder_to_onnx(model: RecurrentAutoencoder):
     for d, stack in enumerate(model.decoder):
         cur = dec_in[d]
         for l, rnn in enumerate(stack):
-            cur, _ = _rnn_layer(g, rnn, cfg.cell, cur, reverse=(d == 1), tag=f"dec_d{d}_l{l}",
+            cur, _ = _rnn_layer(g, rnn, cfg.cell, cur, reverse=False, tag=f"dec_d{d}_l{l}",
                                 initial=tuple(init[(d, l)]))
         outs.append(cur)
     dec = g.op1("Concat", outs, axis=2, base="dec_out") if len(outs) > 1 else outs[0]
