@@ -78,6 +78,10 @@ def test_encode_matches_torch_for_any_threads_chunks_and_batches(models):
                     results.append(out)
     for r in results[1:]:
         np.testing.assert_allclose(r, results[0], rtol=0, atol=1e-6)
+    # a batch smaller than the thread count runs on the multi-threaded session
+    with OnnxModel(enc_path, device="cpu", n_threads=3) as enc:
+        for k in (1, 2):
+            np.testing.assert_allclose(enc.encode(x[:k]), ref[:k], rtol=0, atol=TOL)
     enc = OnnxModel(enc_path, n_threads=2)
     assert "OnnxModel(" in repr(enc) and enc.config["num_units"] == 5
     np.testing.assert_allclose(enc.encode(x.astype(np.float64)), ref, rtol=0, atol=TOL)

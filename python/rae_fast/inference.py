@@ -246,6 +246,18 @@ class OnnxModel:
                           "be activated (no GPU visible, or a CUDA/cuDNN library is missing); "
                           "running on the CPU", RuntimeWarning, stacklevel=2)
         self._inspect()
+        # CPU with several threads: a second session whose operators use all the threads, for
+        # batches too small to split into one chunk per thread (batch 1: one chunk).
+        self._session_mt = None
+        if self.device == "cpu" and self.n_threads > 1:
+            opts_mt = ort.SessionOptions()
+            opts_mt.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+            opts_mt.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+            opts_mt.inter_op_num_threads = 1
+            opts_mt.intra_op_num_threads = self.n_threads
+            opts_mt.log_severity_level = 3
+            self._session_mt = ort.InferenceSession(str(self.path), opts_mt,
+                                                    providers=["CPUExecutionProvider"])
         self._pool: Optional[ThreadPoolExecutor] = None
         self._pool_lock = threading.Lock()
 
@@ -302,7 +314,7 @@ class OnnxModel:
                                                 thread_name_prefix="rae_fast_ort")
             return self._pool
 
-    def _run_once(self, x: np.ndarray) -> List[np.ndarray]:
+    def _run_once(self, x: np.ndarray, session=None) -> List[np.ndarray]:
         if self.device == "cuda":
             binding = self._session.io_binding()
             binding.bind_cpu_input(self.input_name, x)
@@ -310,13 +322,16 @@ class OnnxModel:
                 binding.bind_output(name, "cuda", self.device_id)
             self._session.run_with_iobinding(binding)
             return list(binding.copy_outputs_to_cpu())
-        return self._session.run(self.output_names, {self.input_name: x})
+        return (session or self._session).run(self.output_names, {self.input_name: x})
 
     def _run_batch(self, x: np.ndarray) -> List[np.ndarray]:
         """All outputs for one equal-length batch ``(b, T, F)`` (validated, float32)."""
         n = x.shape[0]
         if self.device == "cuda":
             return self._run_once(x)
+        if n < self.n_threads and self._session_mt is not None:
+            # fewer instances than threads: let ONNX Runtime's operators use the threads
+            return self._run_once(x, self._session_mt)
         n_chunks = max(math.ceil(n / self.chunk_size), min(self.n_threads, n))
         if n_chunks <= 1:
             return self._run_once(x)
