@@ -1,10 +1,8 @@
 """The ``evaluate``, ``predict``, ``fuse``, ``fuse-chunks``, ``export`` and ``import`` commands."""
 import csv
 import json
-import os
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -231,16 +229,15 @@ def test_interrupt_leaves_no_output(reps, tmp_path, monkeypatch, capsys):
 
 
 def test_subprocess_entry_point(reps, tmp_path):
-    env = dict(os.environ)
-    root = Path(__file__).resolve().parents[1] / "python"
-    env["PYTHONPATH"] = str(root) + os.pathsep + env.get("PYTHONPATH", "")
+    # the installed package (editable or not): never put the source tree, which has no
+    # compiled extension in a plain `pip install .`, on the path
     proc = subprocess.run([sys.executable, "-m", "rae_fast", "evaluate", "--input", str(reps),
                            "--cross-validate", "--classifier", "svm", "--brief"],
-                          capture_output=True, text=True, env=env, timeout=300)
+                          capture_output=True, text=True, timeout=300, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     acc, uar = (float(v) for v in proc.stdout.strip().split(","))
     assert acc > 0.9
     proc = subprocess.run([sys.executable, "-m", "rae_fast", "fuse", str(reps), "--output",
-                           str(tmp_path / "x.nc")], capture_output=True, text=True, env=env,
+                           str(tmp_path / "x.nc")], capture_output=True, text=True, cwd=tmp_path,
                           timeout=300)
     assert proc.returncode == 2 and "at least two" in proc.stderr
