@@ -64,7 +64,10 @@ def default_threads() -> int:
             raise ValueError(f"RAE_FAST_NUM_THREADS must be an integer, got {env!r}") from None
         if n >= 1:
             return n
-    return _core.hardware_threads()
+    try:  # the cores this process may run on (containers, taskset)
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return _core.hardware_threads()
 
 
 def check_dtype_arg(dtype, name: str = "dtype"):

@@ -38,7 +38,6 @@ import io
 import json
 import logging
 import math
-import numbers
 import os
 import threading
 import warnings
@@ -49,6 +48,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from ._io import atomic_write_text, partial_path
+from ._validation import check_int, default_threads
 from .progress import progress as progress_bar
 
 __all__ = ["OnnxModel", "generate", "reconstruct", "import_onnxruntime", "ORT_MISSING_MESSAGE",
@@ -76,29 +76,6 @@ def import_onnxruntime():
     except ImportError as exc:
         raise ImportError(ORT_MISSING_MESSAGE) from exc
     return onnxruntime
-
-
-def _default_threads() -> int:
-    env = os.environ.get("RAE_FAST_NUM_THREADS")
-    if env:
-        try:
-            n = int(env)
-        except ValueError:
-            raise ValueError(f"RAE_FAST_NUM_THREADS must be an integer, got {env!r}") from None
-        if n >= 1:
-            return n
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # pragma: no cover - not Linux
-        return max(1, os.cpu_count() or 1)
-
-
-def _check_positive_int(value, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an integer, got {type(value).__name__} ({value!r})")
-    if value < 1:
-        raise ValueError(f"{name} must be >= 1, got {value}")
-    return int(value)
 
 
 def file_sha256(path: PathLike, chunk_bytes: int = 1 << 20) -> str:
@@ -211,11 +188,11 @@ class OnnxModel:
         if not isinstance(device, str) or device.lower() not in _DEVICES:
             raise ValueError(f"device must be one of {_DEVICES}, got {device!r}")
         device = device.lower()
-        self.n_threads = _default_threads() if n_threads is None else \
-            _check_positive_int(n_threads, "n_threads")
+        self.n_threads = default_threads() if n_threads is None else \
+            check_int(n_threads, "n_threads", 1)
         self.chunk_size = DEFAULT_CHUNK_SIZE if chunk_size is None else \
-            _check_positive_int(chunk_size, "chunk_size")
-        self.device_id = _check_positive_int(device_id + 1, "device_id + 1") - 1
+            check_int(chunk_size, "chunk_size", 1)
+        self.device_id = check_int(device_id + 1, "device_id + 1", 1) - 1
         available = ort.get_available_providers()
         has_cuda = "CUDAExecutionProvider" in available
         if device == "cuda" and not has_cuda:
@@ -358,7 +335,7 @@ class OnnxModel:
         >>> enc.run(np.zeros((2, 5, 128), np.float32))["representation"].shape   # doctest: +SKIP
         (2, 1024)
         """
-        bs = None if batch_size is None else _check_positive_int(batch_size, "batch_size")
+        bs = None if batch_size is None else check_int(batch_size, "batch_size", 1)
         if isinstance(features, (list, tuple)):
             return self._run_ragged(features, bs)
         x = _as_batch(features, self.num_features, "features")
@@ -529,7 +506,7 @@ def generate(model, input_path: PathLike, output_path: PathLike, batch_size: int
     """
     from .dataset import DataSetWriter
 
-    batch_size = _check_positive_int(batch_size, "batch_size")
+    batch_size = check_int(batch_size, "batch_size", 1)
     runner, owned = _open_model(model, device, n_threads)
     output_path = Path(output_path)
     try:
@@ -621,7 +598,7 @@ def reconstruct(model, input_path: PathLike, output_path: PathLike,
     """
     from .dataset import DataSetWriter
 
-    batch_size = _check_positive_int(batch_size, "batch_size")
+    batch_size = check_int(batch_size, "batch_size", 1)
     runner, owned = _open_model(model, device, n_threads)
     output_path = Path(output_path)
     rmse_path = Path(rmse_path) if rmse_path is not None else \

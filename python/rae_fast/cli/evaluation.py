@@ -20,6 +20,8 @@ import argparse
 import logging
 from pathlib import Path
 
+from ._types import nonneg_int, positive_int
+
 log = logging.getLogger(__name__)
 
 _PARTITIONS = ("train", "devel", "test")
@@ -32,26 +34,6 @@ def _partition(text: str) -> str:
     return low
 
 
-def _positive_int(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {v}")
-    return v
-
-
-def _nonneg_int(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-    if v < 0:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {v}")
-    return v
-
-
 def _add_classifier_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--classifier", choices=("mlp", "svm"), default="mlp",
                    help="classifier: the paper's MLP or a linear SVM (default mlp)")
@@ -59,12 +41,12 @@ def _add_classifier_options(p: argparse.ArgumentParser) -> None:
                    help="balance the classes of the training data by repeating instances")
     p.add_argument("--majority-vote", action="store_true",
                    help="one decision per file: majority vote over its chunks")
-    p.add_argument("--seed", type=_nonneg_int, default=0,
+    p.add_argument("--seed", type=nonneg_int, default=0,
                    help="random seed (weights, dropout, shuffling; default 0)")
     g = p.add_argument_group("MLP options")
-    g.add_argument("--num-layers", type=_nonneg_int, default=2,
+    g.add_argument("--num-layers", type=nonneg_int, default=2,
                    help="hidden layers (default 2)")
-    g.add_argument("--num-units", type=_positive_int, default=150,
+    g.add_argument("--num-units", type=positive_int, default=150,
                    help="units per hidden layer (default 150)")
     drop = g.add_mutually_exclusive_group()
     drop.add_argument("--dropout", type=float, default=None,
@@ -74,9 +56,9 @@ def _add_classifier_options(p: argparse.ArgumentParser) -> None:
                            "(default 0.6)")
     g.add_argument("--learning-rate", type=float, default=1e-3,
                    help="Adam learning rate (default 0.001)")
-    g.add_argument("--num-epochs", type=_positive_int, default=400,
+    g.add_argument("--num-epochs", type=positive_int, default=400,
                    help="training epochs (default 400)")
-    g.add_argument("--batch-size", type=_positive_int, default=None,
+    g.add_argument("--batch-size", type=positive_int, default=None,
                    help="mini-batch size (default: full batch, as in the paper)")
     g.add_argument("--shuffle", action="store_true",
                    help="reshuffle the training data every epoch")
@@ -254,9 +236,9 @@ def register(subparsers) -> None:
                    help="train on these partitions (train, devel, test)")
     p.add_argument("--eval-partitions", nargs="+", type=_partition, metavar="PART",
                    help="evaluate on these partitions")
-    p.add_argument("--repeat", type=_positive_int, default=1, metavar="N",
+    p.add_argument("--repeat", type=positive_int, default=1, metavar="N",
                    help="repeat N times with different seeds; report mean and std (default 1)")
-    p.add_argument("--jobs", type=_positive_int, default=None, metavar="N",
+    p.add_argument("--jobs", type=positive_int, default=None, metavar="N",
                    help="folds evaluated in parallel (default: number of cores)")
     _add_classifier_options(p)
     g = p.add_argument_group("output")

@@ -22,6 +22,8 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 
+from ._types import finite_float, positive_int
+
 log = logging.getLogger("rae_fast.cli.model")
 
 _ARCH_FIELDS = ("num_layers", "num_units", "cell", "bidirectional_encoder",
@@ -33,30 +35,10 @@ def _progress(args) -> Optional[bool]:
     return False if getattr(args, "quiet", False) else None
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {value}")
-    return value
-
-
-def _float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if value != value or value in (float("inf"), float("-inf")):
-        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
-    return value
-
-
 def _add_runtime_options(p: argparse.ArgumentParser, torch_device: bool = False) -> None:
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"],
                    help="where to run: auto (CUDA when available), cpu or cuda (default auto)")
-    p.add_argument("--threads", type=_positive_int, default=None, metavar="N",
+    p.add_argument("--threads", type=positive_int, default=None, metavar="N",
                    help="CPU threads (default: all cores)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -293,9 +275,9 @@ def register(subparsers) -> None:
     p.add_argument("--run-dir", "--run-name", dest="run_dir", required=True, metavar="RUN",
                    help="directory for config.json, checkpoints/ and loss.csv")
     arch = p.add_argument_group("architecture (ignored with --continue unless given)")
-    arch.add_argument("--num-layers", type=_positive_int, default=None,
+    arch.add_argument("--num-layers", type=positive_int, default=None,
                       help="recurrent layers of encoder and decoder (default 1)")
-    arch.add_argument("--num-units", type=_positive_int, default=None,
+    arch.add_argument("--num-units", type=positive_int, default=None,
                       help="units per layer (default 16)")
     arch.add_argument("--cell", type=str.lower, choices=["gru", "lstm"], default=None,
                       help="recurrent cell (default gru)")
@@ -304,27 +286,27 @@ def register(subparsers) -> None:
     arch.add_argument("--bidirectional-decoder", action="store_true", default=None,
                       help="bidirectional decoder")
     drop = arch.add_mutually_exclusive_group()
-    drop.add_argument("--keep-prob", type=_float, default=None,
+    drop.add_argument("--keep-prob", type=finite_float, default=None,
                       help="keep probability of the dropout on RNN inputs/outputs (default 0.8)")
-    drop.add_argument("--dropout", type=_float, default=None,
+    drop.add_argument("--dropout", type=finite_float, default=None,
                       help="dropout probability (= 1 - keep-prob; default 0.2)")
-    arch.add_argument("--encoder-noise", type=_float, default=None,
+    arch.add_argument("--encoder-noise", type=finite_float, default=None,
                       help="probability of zeroing an encoder input time step (default 0)")
-    arch.add_argument("--feed-previous-prob", type=_float, default=None,
+    arch.add_argument("--feed-previous-prob", type=finite_float, default=None,
                       help="probability of feeding the decoder its own previous output "
                            "(unidirectional decoder; default 0)")
     opt = p.add_argument_group("training")
-    opt.add_argument("--num-epochs", type=_positive_int, default=None, help="epochs (default 10)")
-    opt.add_argument("--batch-size", type=_positive_int, default=None,
+    opt.add_argument("--num-epochs", type=positive_int, default=None, help="epochs (default 10)")
+    opt.add_argument("--batch-size", type=positive_int, default=None,
                      help="instances per step (default 64)")
-    opt.add_argument("--learning-rate", type=_float, default=None,
+    opt.add_argument("--learning-rate", type=finite_float, default=None,
                      help="Adam learning rate (default 1e-3)")
-    opt.add_argument("--clip-value", type=_float, default=None,
+    opt.add_argument("--clip-value", type=finite_float, default=None,
                      help="clip gradient entries to [-v, v] (default 2)")
     opt.add_argument("--seed", type=int, default=None, help="random seed (default 0)")
     opt.add_argument("--continue", dest="continue_training", action="store_true",
                      help="continue the run in RUN from its newest checkpoint")
-    opt.add_argument("--keep-checkpoints", type=_positive_int, default=3, metavar="K",
+    opt.add_argument("--keep-checkpoints", type=positive_int, default=3, metavar="K",
                      help="keep the newest K checkpoints (default 3)")
     _add_runtime_options(p)
     p.set_defaults(func=_cmd_train)
@@ -340,7 +322,7 @@ def register(subparsers) -> None:
     p.add_argument("--autoencoder-output", default=None, metavar="AUTOENCODER.onnx",
                    help="autoencoder file (default RUN/autoencoder.onnx)")
     p.add_argument("--no-autoencoder", action="store_true", help="export only the encoder")
-    p.add_argument("--epoch", type=_positive_int, default=None,
+    p.add_argument("--epoch", type=positive_int, default=None,
                    help="checkpoint to export (default the newest)")
     p.add_argument("--method", choices=["graph", "dynamo"], default="graph",
                    help="graph: build the ONNX graph from the weights (default); dynamo: "
@@ -358,9 +340,9 @@ def register(subparsers) -> None:
                    help="exported encoder (or a run directory holding encoder.onnx)")
     p.add_argument("--input", required=True, metavar="SPECS.nc", help="input data set")
     p.add_argument("--output", required=True, metavar="REPS.nc", help="output data set")
-    p.add_argument("--batch-size", type=_positive_int, default=500,
+    p.add_argument("--batch-size", type=positive_int, default=500,
                    help="instances per step (default 500)")
-    p.add_argument("--chunk-size", type=_positive_int, default=None,
+    p.add_argument("--chunk-size", type=positive_int, default=None,
                    help="instances per ONNX Runtime call on CPU (default 16)")
     p.add_argument("--restart", action="store_true",
                    help="ignore a partial output of an interrupted run")
@@ -385,7 +367,7 @@ def register(subparsers) -> None:
     p.add_argument("--output", required=True, metavar="RECON.nc", help="output data set")
     p.add_argument("--rmse-csv", default=None, metavar="CSV",
                    help="per-instance RMSE (default OUTPUT.rmse.csv)")
-    p.add_argument("--batch-size", type=_positive_int, default=100,
+    p.add_argument("--batch-size", type=positive_int, default=100,
                    help="instances per step (default 100)")
     mode = p.add_mutually_exclusive_group()
     mode.add_argument("--free-running", dest="mode", action="store_const", const="free",
@@ -396,7 +378,7 @@ def register(subparsers) -> None:
                       help="the decoder gets the expected previous frame at every step, as in "
                            "training (the default for an .onnx model or a bidirectional "
                            "decoder)")
-    p.add_argument("--epoch", type=_positive_int, default=None,
+    p.add_argument("--epoch", type=positive_int, default=None,
                    help="with a run directory: checkpoint to use (default the newest)")
     _add_runtime_options(p)
     p.set_defaults(func=_cmd_reconstruct)

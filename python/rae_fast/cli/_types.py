@@ -1,0 +1,34 @@
+"""``argparse`` value types shared by the command groups: clear one-line errors for bad numbers."""
+from __future__ import annotations
+
+import argparse
+import math
+
+
+def int_at_least(minimum: int):
+    """An argparse ``type`` accepting integers >= ``minimum``."""
+    def convert(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"expected an integer >= {minimum}, got {value}")
+        return value
+    convert.__name__ = f"int_at_least_{minimum}"
+    return convert
+
+
+positive_int = int_at_least(1)
+nonneg_int = int_at_least(0)
+
+
+def finite_float(text: str) -> float:
+    """An argparse ``type`` accepting finite floats."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
+    return value
