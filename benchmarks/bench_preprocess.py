@@ -63,7 +63,7 @@ class _CpuClock:
 
 
 def _settings():
-    from rae_fast.audio import FeatureSettings
+    from rae_fast.preprocessing import FeatureSettings
 
     return FeatureSettings(window_width=0.08, window_overlap=0.04, mel_bands=128,
                            clip_below=-60.0, fixed_length=5.0, center_fixed=True)
@@ -71,7 +71,7 @@ def _settings():
 
 @pytest.mark.parametrize("workers", [2, 1])
 def test_rae_fast_preprocess(benchmark, esc10, tmp_path, workers):
-    from rae_fast.audio import preprocess
+    from rae_fast.preprocessing import preprocess
 
     benchmark.group = "preprocess ESC-10 (400 clips)"
     out = tmp_path / "esc10.nc"

@@ -10,7 +10,7 @@ Fixtures (all generated on the fly in temporary folders, nothing is downloaded):
 ``make_collection``  ``make_collection(layout, labels=("bird", "car", "dog"), per_label=4,
                      duration=1.0, sr=16000, channels=1, exts=(".wav", ".flac", ".ogg"))
                      -> (basedir, rows)``: a small collection in one of the layouts of
-                     :mod:`rae_fast.datasets` (``esc``, ``esc50``, ``dcase``,
+                     :mod:`rae_fast.layouts` (``esc``, ``esc50``, ``dcase``,
                      ``urbansound8k``, ``partitioned``, ``cross_validated``,
                      ``class_folders``, ``no_metadata``); ``rows`` lists one dict per file
                      with ``filename`` (relative path), ``label``, ``fold`` (1-based or None),

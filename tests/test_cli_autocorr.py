@@ -94,7 +94,7 @@ def test_workers_do_not_change_results(tmp_path, clips, capsys):
 
 
 def test_folder_layout_is_kept_and_loads_as_an_obj_dataset(tmp_path, make_collection, capsys):
-    from rae_fast.datasets import parse_dataset
+    from rae_fast.layouts import parse_dataset
 
     base, rows = make_collection("esc", labels=("dog", "rain", "baby"), per_label=3,
                                  duration=0.3)

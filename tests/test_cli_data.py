@@ -168,8 +168,9 @@ def test_inspect_reports_integrity_problems(tmp_path, make_dataset, capsys):
 def test_pretend_writes_png(tmp_path, small, capsys, monkeypatch):
     from matplotlib.figure import Figure
 
-    from rae_fast.audio import FeatureSettings, compute_features, load_audio
-    from rae_fast.datasets import parse_dataset
+    from rae_fast.audio import load_audio
+    from rae_fast.preprocessing import FeatureSettings, compute_features
+    from rae_fast.layouts import parse_dataset
 
     saved = []
     real_savefig = Figure.savefig
@@ -249,7 +250,7 @@ def test_bad_audio_files_are_listed_by_name(tmp_path, small, capsys):
 
 HOOK = textwrap.dedent("""
     import os, signal, sys
-    import rae_fast.audio as audio
+    import rae_fast.preprocessing.pipeline as audio
     from rae_fast.dataset import DataSetWriter
     DataSetWriter._FLUSH_BYTES = 1          # make every instance durable at once
     real, calls = audio.extract_features, [0]

@@ -512,7 +512,7 @@ def test_load_dataset_with_labels_and_folds(tmp_path):
 
 
 def test_load_dataset_matches_the_esc_parser_labels(tmp_path, make_collection):
-    from rae_fast.datasets import parse_dataset
+    from rae_fast.layouts import parse_dataset
 
     base, rows = make_collection("esc", labels=("dog", "rain", "baby"), per_label=2)
     parsed = parse_dataset(base, "esc")

@@ -16,7 +16,7 @@ The sub-modules (``rae_fast.obj``, ``rae_fast.audio``, ``rae_fast.dataset``,
 >>> callable(rae_fast.obj.write_autocorrelogram)
 True
 """
-__version__ = "0.1.0"
+from ._version import __version__
 
 from . import _core  # noqa: F401  (the compiled extension)
 from .autocorr import (autocorrelation_method, autocorrelogram, autocorrelogram_axes,
@@ -36,8 +36,8 @@ __all__ = [
 #: imported on first access (torch, onnxruntime and matplotlib only load when a module
 #: that needs them is used).
 _SUBMODULES = frozenset({
-    "audio", "autocorr", "cli", "dataset", "datasets", "dsp", "evaluation", "export", "fusion",
-    "inference", "model", "obj", "plotting", "progress", "synth",
+    "audio", "autocorr", "cli", "dataset", "dsp", "evaluation", "export", "fusion",
+    "inference", "layouts", "model", "obj", "plotting", "progress", "synth",
 })
 
 

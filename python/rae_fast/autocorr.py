@@ -8,7 +8,7 @@ noise shows a single ridge at lag 0.
 from __future__ import annotations
 
 import math
-from typing import Optional, Tuple, Union
+from typing import Optional, Tuple
 
 import numpy as np
 

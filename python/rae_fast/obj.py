@@ -27,7 +27,7 @@ error, goes through a line-by-line parser that names the file and the line.
 
 :func:`load_dataset` turns a folder of ``.obj`` autocorrelograms laid out like ESC
 (``NNN - Class/F-ID-T.obj``, fold = first character of the file name) — or in any folder layout
-of :mod:`rae_fast.datasets` — into a :class:`rae_fast.dataset.DataSet` with labels and
+of :mod:`rae_fast.layouts` — into a :class:`rae_fast.dataset.DataSet` with labels and
 cross-validation folds; the layout rules are those of the audio parsers.
 
 >>> import numpy as np, rae_fast
@@ -746,13 +746,13 @@ def load_dataset(folder: PathLike, workers: Optional[int] = None,
                  parser_options: Optional[dict] = None):
     """Load a folder of autocorrelogram OBJ files as a (labelled) DataSet.
 
-    The folder is read by the data set parsers of :mod:`rae_fast.datasets` with ``.obj``
+    The folder is read by the data set parsers of :mod:`rae_fast.layouts` with ``.obj``
     files as instances, so labels, folds and partitions follow exactly the rules of those
     layouts. The default, ``parser="esc"``, reads ``folder/NNN - Class/F-ID-T.obj`` (e.g.
     written by ``rae-fast autocorrelogram ESC-10 --out DIR --format obj``): the fold (1-5) is
     the first character of the file name (file of fold F: validation in fold F, training in
     the others); labels are numbered in the order of the class folders (``001 - Dog bark`` ->
-    0, ...), as :class:`rae_fast.datasets.esc.ESCParser` and auDeep's ESC parser do.
+    0, ...), as :class:`rae_fast.layouts.esc.ESCParser` and auDeep's ESC parser do.
     ``parser="auto"`` detects the layout; ``"cross_validated"`` (``fold_K/<label>/*.obj``),
     ``"partitioned"`` (``train|devel|test/<label>/*.obj``), ``"class_folders"``
     (``<label>/*.obj``, option ``n_folds``) and ``"no_metadata"`` (unlabelled) work too.
@@ -766,7 +766,7 @@ def load_dataset(folder: PathLike, workers: Optional[int] = None,
     show_progress : bool or None
         Progress bar (None: only on a terminal).
     parser : str
-        Layout (a name of :data:`rae_fast.datasets.PARSERS` or ``"auto"``; default ``"esc"``).
+        Layout (a name of :data:`rae_fast.layouts.PARSERS` or ``"auto"``; default ``"esc"``).
     parser_options : dict, optional
         Options of the parser, e.g. ``{"n_folds": 5}`` for ``class_folders``.
 
@@ -797,7 +797,7 @@ def load_dataset(folder: PathLike, workers: Optional[int] = None,
     from concurrent.futures import ThreadPoolExecutor
 
     from .dataset import DataSet
-    from .datasets import parse_dataset
+    from .layouts import parse_dataset
     from .progress import progress
 
     folder = Path(folder)

@@ -15,7 +15,7 @@ import logging
 import sys
 from typing import List, Optional
 
-from .. import __version__
+from .._version import __version__
 
 # Command groups, in the order of the pipeline.
 _GROUPS = [

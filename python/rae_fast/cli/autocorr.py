@@ -56,7 +56,7 @@ def _none_or(conv):
 
 def _collect(paths: List[str]) -> List[Tuple[Path, Path]]:
     """``(audio file, output base relative to DIR)`` for FILES; folders are walked."""
-    from ..audio import is_audio_file
+    from ..layouts import is_audio_file
 
     jobs: List[Tuple[Path, Path]] = []
     seen = set()

@@ -90,7 +90,7 @@ def _fmt_range(values, unit: str = "", fmt: str = "{}") -> str:
 
 
 def _settings_from_args(args):
-    from ..audio import FeatureSettings
+    from ..preprocessing import FeatureSettings
 
     return FeatureSettings(
         features=args.features, window_width=args.window_width,
@@ -111,7 +111,7 @@ def _inspect_collection(args) -> int:
     from concurrent.futures import ThreadPoolExecutor
 
     from ..audio import AudioError, audio_info
-    from ..datasets import parse_dataset
+    from ..layouts import parse_dataset
     from ..progress import progress
 
     parsed = parse_dataset(args.path, args.parser, **dict(args.parser_option or []))
@@ -292,8 +292,9 @@ def cmd_inspect(args) -> int:
 def _pretend(args, settings) -> int:
     import numpy as np
 
-    from ..audio import compute_features, load_audio
-    from ..datasets import parse_dataset
+    from ..audio import load_audio
+    from ..preprocessing import compute_features
+    from ..layouts import parse_dataset
     from ..plotting import _matplotlib, save_figure
 
     Figure, FigureCanvasAgg = _matplotlib()   # fail first, with an install hint, if missing
@@ -352,7 +353,7 @@ def _pretend(args, settings) -> int:
 
 def cmd_preprocess(args) -> int:
     """``rae-fast preprocess``: see the module docstring."""
-    from ..audio import preprocess
+    from ..preprocessing import preprocess
 
     if (args.chunk_length is None) != (args.chunk_count is None):
         raise ValueError("--chunk-length and --chunk-count must be given together")

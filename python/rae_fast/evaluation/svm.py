@@ -18,7 +18,6 @@ One shared temperature keeps the ranking of the classes, so the arg-max of
 from __future__ import annotations
 
 import numbers
-from typing import Optional
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin

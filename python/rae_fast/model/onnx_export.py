@@ -37,7 +37,7 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 import numpy as np
 import torch
 
-from .. import __version__
+from .._version import __version__
 from .._io import atomic_path
 from .autoencoder import RecurrentAutoencoder
 

@@ -45,7 +45,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple, Union
 import numpy as np
 import torch
 
-from .. import __version__
+from .._version import __version__
 from .._io import atomic_path, atomic_write_text
 from ..progress import progress as progress_bar
 from .autoencoder import RecurrentAutoencoder, rmse

@@ -1,6 +1,6 @@
 """Shared pieces of the dataset-layout parsers: the parsed result and the parser base class.
 
-Parsers look for audio files by default (:data:`rae_fast.audio.AUDIO_EXTENSIONS`); every
+Parsers look for audio files by default (:data:`AUDIO_EXTENSIONS`); every
 parser also takes ``extensions=``, the file types that count as instances, so that the same
 layouts describe folders of other per-clip files, e.g. the ``.obj`` autocorrelogram meshes
 that :func:`rae_fast.obj.load_dataset` reads.
@@ -10,12 +10,40 @@ from __future__ import annotations
 import dataclasses
 import os
 from pathlib import Path
-from typing import AbstractSet, Any, ClassVar, Dict, Iterable, List, Optional, Tuple, Union
+from typing import (
+    AbstractSet,
+    Any,
+    ClassVar,
+    Dict,
+    Iterable,
+    List,
+    Optional,
+    Tuple,
+    Union,
+)
 
-from ..audio import AUDIO_EXTENSIONS
 from ..dataset import MISSING, make_label_map
 
 PathLike = Union[str, "os.PathLike[str]"]
+
+#: File name extensions treated as audio when scanning folders (what libsndfile reads).
+AUDIO_EXTENSIONS = frozenset({
+    ".wav", ".wave", ".flac", ".ogg", ".oga", ".opus", ".aiff", ".aif", ".aifc", ".au", ".snd",
+    ".caf", ".w64", ".rf64", ".mp3", ".sd2", ".voc", ".htk", ".nist", ".sph", ".mat", ".paf",
+    ".pvf", ".xi", ".avr", ".mpc", ".sds", ".ircam", ".sf", ".wve", ".iff", ".svx",
+})
+
+
+def is_audio_file(path: PathLike) -> bool:
+    """True for a regular, non-hidden file whose extension is in :data:`AUDIO_EXTENSIONS`.
+
+    >>> is_audio_file("no/such/file.wav"), is_audio_file("README.md")
+    (False, False)
+    """
+    p = Path(path)
+    return (p.suffix.lower() in AUDIO_EXTENSIONS and not p.name.startswith(".")
+            and p.is_file())
+
 
 
 @dataclasses.dataclass(frozen=True)
@@ -59,7 +87,7 @@ class ParsedDataset:
 def check_extensions(extensions: Optional[Iterable[str]]) -> AbstractSet[str]:
     """The set of lower-case file name suffixes (with their dot) that count as instances.
 
-    ``None`` gives :data:`rae_fast.audio.AUDIO_EXTENSIONS`; ``"obj"`` and ``".OBJ"`` both give
+    ``None`` gives :data:`AUDIO_EXTENSIONS`; ``"obj"`` and ``".OBJ"`` both give
     ``".obj"``.
 
     >>> sorted(check_extensions(["obj", ".NPY"]))
@@ -101,7 +129,7 @@ class Parser:
     ``extensions``: the file types that are instances (default: audio files). Layouts whose
     metadata tables list the audio files by name accept only the default.
 
-    >>> from rae_fast.datasets import get_parser
+    >>> from rae_fast.layouts import get_parser
     >>> get_parser("esc", "esc10_obj", extensions={".obj"}).can_parse()   # doctest: +SKIP
     True
     """

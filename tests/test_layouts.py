@@ -1,12 +1,12 @@
-"""Tests of rae_fast.datasets: one parser per layout, detection, options, errors."""
+"""Tests of rae_fast.layouts: one parser per layout, detection, options, errors."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from rae_fast.audio import FeatureSettings, preprocess
+from rae_fast.preprocessing import FeatureSettings, preprocess
 from rae_fast.dataset import MISSING, load
-from rae_fast.datasets import PARSERS, detect_parser, get_parser, parse_dataset
+from rae_fast.layouts import PARSERS, detect_parser, get_parser, parse_dataset
 
 LAYOUTS = ["esc", "esc50", "dcase", "urbansound8k", "partitioned", "cross_validated",
            "class_folders", "no_metadata"]

@@ -25,7 +25,7 @@ describe other per-clip files instead — :func:`rae_fast.obj.load_dataset` read
 autocorrelogram meshes this way. The layouts whose metadata lists audio files by name
 (``esc50``, ``dcase``, ``urbansound8k``) accept only audio.
 
->>> from rae_fast.datasets import parse_dataset
+>>> from rae_fast.layouts import parse_dataset
 >>> ds = parse_dataset("/data/ESC-10")                 # doctest: +SKIP
 >>> ds.parser, len(ds.instances), ds.n_folds           # doctest: +SKIP
 ('esc', 400, 5)
@@ -35,7 +35,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Type
 
-from ._base import Instance, ParsedDataset, Parser, PathLike, check_extensions
+from ._base import (
+    AUDIO_EXTENSIONS,
+    Instance,
+    ParsedDataset,
+    Parser,
+    PathLike,
+    check_extensions,
+    is_audio_file,
+)
 from .class_folders import ClassFoldersParser
 from .cross_validated import CrossValidatedParser
 from .dcase import DCASEParser
@@ -45,8 +53,8 @@ from .no_metadata import NoMetadataParser
 from .partitioned import PartitionedParser
 from .urbansound8k import UrbanSound8KParser
 
-__all__ = ["Instance", "ParsedDataset", "Parser", "PARSERS", "get_parser", "detect_parser",
-           "parse_dataset"]
+__all__ = ["AUDIO_EXTENSIONS", "is_audio_file", "Instance", "ParsedDataset", "Parser", "PARSERS",
+           "get_parser", "detect_parser", "parse_dataset"]
 
 #: Parser name -> class, in detection order.
 PARSERS: Dict[str, Type[Parser]] = {cls.name: cls for cls in (
@@ -144,7 +152,7 @@ def parse_dataset(basedir: PathLike, parser: str = "auto", *,
         ``"auto"`` (default) or a name from :data:`PARSERS`.
     extensions : iterable of str, optional
         File types that are instances, e.g. ``{".obj"}`` (default: audio files, see
-        :data:`rae_fast.audio.AUDIO_EXTENSIONS`).
+        :data:`AUDIO_EXTENSIONS`).
     **options
         Parser options, e.g. ``n_folds=5, seed=0`` for ``class_folders`` or ``esc10=True``
         for ``esc50``.

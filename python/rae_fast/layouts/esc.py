@@ -3,7 +3,7 @@
 The fold (1-5) is the first character of the file name; labels are numbered in the order of
 the class folders' names (``001 - Dog bark`` -> 0, ...), as auDeep's ESCParser does.
 
->>> from rae_fast.datasets import parse_dataset
+>>> from rae_fast.layouts import parse_dataset
 >>> ds = parse_dataset("ESC-10", "esc")                 # doctest: +SKIP
 >>> ds.n_folds, ds.label_map["Dog bark"]                 # doctest: +SKIP
 (5, 0)

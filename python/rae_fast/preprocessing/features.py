@@ -1,0 +1,123 @@
+"""Features of one clip: spectrograms or autocorrelograms, chunked and normalised.
+
+The steps after reading are auDeep's (see :mod:`rae_fast.preprocessing`).
+"""
+from __future__ import annotations
+
+import numbers
+from typing import Optional
+
+import numpy as np
+
+from .. import autocorr, dsp
+from ..audio import AudioError, PathLike, load_audio
+from .settings import FeatureSettings
+
+
+def chunk_frames(S: np.ndarray, chunk_frames: int, chunk_count: Optional[int] = None,
+                 what: str = "signal") -> np.ndarray:
+    """Split the last (time) axis into complete chunks: ``(n_chunks, ..., chunk_frames)``.
+
+    Keeps the first ``chunk_count`` complete chunks (all complete chunks when ``None``);
+    fewer complete chunks than ``chunk_count`` raise ``ValueError`` ("too few chunks").
+
+    >>> chunk_frames(np.arange(10.0)[None], 3, 2).tolist()
+    [[[0.0, 1.0, 2.0]], [[3.0, 4.0, 5.0]]]
+    """
+    if isinstance(chunk_frames, (bool, np.bool_)) or not isinstance(chunk_frames, numbers.Integral):
+        raise TypeError(f"chunk_frames must be an int, got {chunk_frames!r}")
+    if chunk_frames < 1:
+        raise ValueError(f"chunk_frames must be >= 1, got {chunk_frames}")
+    S = np.asarray(S)
+    n_complete = S.shape[-1] // chunk_frames
+    if chunk_count is not None:
+        if chunk_count < 1:
+            raise ValueError(f"chunk_count must be >= 1, got {chunk_count}")
+        if n_complete < chunk_count:
+            raise ValueError(f"too few chunks: the {what} has {S.shape[-1]} frames, i.e. "
+                             f"{n_complete} complete chunks of {chunk_frames} frames, but "
+                             f"chunk_count is {chunk_count}")
+        n_complete = chunk_count
+    if n_complete == 0:
+        raise ValueError(f"too few chunks: the {what} has {S.shape[-1]} frames, fewer than one "
+                         f"chunk of {chunk_frames}")
+    used = S[..., :n_complete * chunk_frames]
+    parts = used.reshape(S.shape[:-1] + (n_complete, chunk_frames))
+    return np.ascontiguousarray(np.moveaxis(parts, -2, 0))
+
+
+# ---------------------------------------------------------------------- feature extraction
+
+def compute_features(y: np.ndarray, sr: int, settings: FeatureSettings = FeatureSettings(),
+                     *, mean_norm: Optional[bool] = None, n_threads: int = 1,
+                     what: str = "signal") -> np.ndarray:
+    """Features of one clip that already went through channels / resampling / fixed length.
+
+    Parameters
+    ----------
+    y : ndarray ``(n_samples,)`` float
+    sr : int
+        Sampling rate in Hz.
+    settings : FeatureSettings
+    mean_norm : bool, optional
+        Override ``settings.mean_norm`` (e.g. ``False`` to look at dB values).
+    n_threads : int
+        Threads of the C++ core for this clip (1 when clips run in parallel).
+
+    Returns
+    -------
+    ndarray float32 ``(n_chunks, n_frames, n_bands)`` - time-major, ``n_chunks`` is 1 without
+    chunking.
+
+    >>> y = np.random.default_rng(1).standard_normal(22050).astype(np.float32)
+    >>> compute_features(y, 22050, FeatureSettings(mel_bands=40)).shape
+    (1, 24, 40)
+    """
+    norm = settings.mean_norm if mean_norm is None else bool(mean_norm)
+    n = y.shape[-1]
+    win, hop = settings.frame_params(sr, n)
+    if n < win:
+        raise ValueError(f"the {what} has {n} samples, fewer than one window of {win} "
+                         f"({settings.window_width} s at {sr} Hz)")
+    cw = settings.chunk_windows(sr, hop)
+    if settings.features == "spectrogram":
+        S = dsp.spectrogram(y, sr, n_mels=settings.mel_bands,
+                                 clip_below=settings.clip_below, clip_above=settings.clip_above,
+                                 pre_emphasis=settings.pre_emphasis,
+                                 mean_norm=bool(norm and cw is None), win_length=win,
+                                 hop_length=hop, n_threads=n_threads)
+        if cw is not None:
+            S = chunk_frames(S, cw, settings.chunk_count, what)
+            if norm:
+                S = dsp.audeep_normalize(S, n_threads=n_threads)
+        else:
+            S = S[None]
+    else:
+        kw = dict(sr=sr, frame_length=win, hop_length=hop, center=False, n_threads=n_threads,
+                  max_lag=settings.max_lag_samples(sr, win), window=settings.acf_window,
+                  normalize=settings.acf_normalize, detrend=bool(settings.acf_detrend))
+        S = np.asarray(autocorr.autocorrelogram(y, **kw), dtype=np.float32)
+        S = chunk_frames(S, cw, settings.chunk_count, what) if cw is not None else S[None]
+    return np.ascontiguousarray(np.swapaxes(S, -1, -2), dtype=np.float32)
+
+
+def extract_features(path: PathLike, settings: FeatureSettings = FeatureSettings(), *,
+                     mean_norm: Optional[bool] = None, n_threads: int = 1) -> np.ndarray:
+    """Load one audio file and compute its features: float32 ``(n_chunks, n_frames, n_bands)``.
+
+    Errors about the file (unreadable, empty, truncated, too short, too few chunks) are
+    :class:`AudioError` naming it.
+
+    >>> X = extract_features("1-100032-A.ogg", FeatureSettings(fixed_length=5.0))  # doctest: +SKIP
+    >>> X.shape                                                                    # doctest: +SKIP
+    (1, 124, 128)
+    """
+    y, sr = load_audio(path, sr=settings.sr, channels=settings.channels,
+                       fixed_length=settings.fixed_length, center_fixed=settings.center_fixed)
+    try:
+        return compute_features(y, sr, settings, mean_norm=mean_norm, n_threads=n_threads,
+                                what="clip")
+    except ValueError as exc:
+        raise AudioError(path, str(exc)) from None
+
+
