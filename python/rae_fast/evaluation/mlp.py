@@ -281,13 +281,16 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         return np.ascontiguousarray(X, dtype=np.float32)
 
     def _logits(self, X: np.ndarray) -> np.ndarray:
+        # float64 products: a BLAS's float32 kernels round a row differently depending on
+        # where it falls in the blocking, so a row's logits would depend on its neighbours
+        # (scikit-learn's check_methods_sample_order_invariance); rounded to float32 at the end.
         out = np.empty((X.shape[0], len(self.classes_)), dtype=np.float32)
         step = 16384
         for a in range(0, X.shape[0], step):
-            h = X[a:a + step]
+            h = X[a:a + step].astype(np.float64)
             for w, b in zip(self.coefs_[:-1], self.intercepts_[:-1]):
-                h = np.maximum(h @ w + b, 0.0)
-            out[a:a + step] = h @ self.coefs_[-1] + self.intercepts_[-1]
+                h = np.maximum(h @ w.astype(np.float64) + b, 0.0)
+            out[a:a + step] = h @ self.coefs_[-1].astype(np.float64) + self.intercepts_[-1]
         return out
 
     def decision_function(self, X) -> np.ndarray:
