@@ -1,4 +1,5 @@
 """Bad input: every public signal function raises TypeError/ValueError naming the parameter."""
+import librosa
 import numpy as np
 import pytest
 
@@ -119,6 +120,23 @@ def test_power_to_db_parameters():
         rae_fast.power_to_db(np.array([1.0, np.nan]))
     with pytest.warns(UserWarning, match="complex"):
         rae_fast.power_to_db(S.astype(np.complex64))
+
+
+@pytest.mark.parametrize("ref, exc, match", [
+    (lambda S: np.nan, ValueError, "ref\\(S\\) returned nan"),
+    (lambda S: np.inf, ValueError, "must be finite"),
+    (lambda S: S.max() / S.min(), ValueError, "must be finite"),     # 0 / 0 on silence
+    (lambda S: "loud", TypeError, "one real number"),
+    (lambda S: S[:2], TypeError, "one real number"),
+])
+def test_power_to_db_callable_ref_must_give_a_finite_number(ref, exc, match):
+    """A callable ref returning NaN used to give +100 dB everywhere, silently."""
+    silence = np.zeros((4, 8), np.float32)
+    with np.errstate(all="ignore"), pytest.raises(exc, match=match):
+        rae_fast.power_to_db(silence, ref=ref)
+    S = np.abs(Y[:100]) ** 2                                     # a good callable still works
+    np.testing.assert_allclose(rae_fast.power_to_db(S, ref=np.max),
+                               librosa.power_to_db(S, ref=np.max), rtol=1e-5, atol=1e-4)
 
 
 def test_audeep_spectrogram_parameters():

@@ -39,6 +39,38 @@ def test_empty_filters_warn_like_librosa():
         rae_fast.mel_filterbank(8000, 128, n_mels=128)
 
 
+@pytest.mark.parametrize("sr, n_fft, n_mels", [(8000, 256, 300), (16000, 512, 256),
+                                               (8000, 128, 128)])
+def test_melspectrogram_warns_on_empty_filters_every_call(sr, n_fft, n_mels):
+    """librosa warns whenever its filterbank has empty bands; so does melspectrogram, on every
+    call although the bank is cached, and for S= input too."""
+    y = np.random.default_rng(0).standard_normal(sr // 4).astype(np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        empty_ref = librosa.filters.mel(sr=sr, n_fft=n_fft, n_mels=n_mels).max(axis=1) == 0
+    assert empty_ref.any()
+    for _ in range(2):
+        with pytest.warns(UserWarning, match=f"{int(empty_ref.sum())} of {n_mels} bands"):
+            M = rae_fast.melspectrogram(y=y, sr=sr, n_fft=n_fft, n_mels=n_mels)
+        np.testing.assert_array_equal(M.max(axis=1) == 0, empty_ref)
+    S = rae_fast.power_spectrogram(y, n_fft=n_fft)
+    with pytest.warns(UserWarning, match="Empty filters"):
+        rae_fast.melspectrogram(S=S, sr=sr, n_fft=n_fft, n_mels=n_mels)
+    with warnings.catch_warnings():                 # a bank without empty bands stays quiet
+        warnings.simplefilter("error")
+        rae_fast.melspectrogram(y=y, sr=sr, n_fft=n_fft, n_mels=16)
+
+
+def test_audeep_spectrogram_warns_on_empty_bands():
+    y = np.random.default_rng(1).standard_normal(8000).astype(np.float32)
+    with pytest.warns(UserWarning, match="mel bands contain no FFT bin"):
+        S = rae_fast.spectrogram(y, 8000, window_width=0.032, window_overlap=0.016, n_mels=128)
+    assert S.shape[0] == 128
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        rae_fast.spectrogram(y, 8000, window_width=0.032, window_overlap=0.016, n_mels=40)
+
+
 MEL_GRID = list(itertools.product(
     [16000, 22050, 44100],          # sr
     [(1024, 256, None), (2048, 512, 1500), (4096, 1764, 3528)],  # n_fft, hop, win
