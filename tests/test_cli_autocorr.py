@@ -280,7 +280,7 @@ def test_subprocess_runs_and_sigint_leaves_no_partial_file(tmp_path, clips):
     hook = tmp_path / "hook.py"
     hook.write_text(textwrap.dedent("""
         import os, signal, sys
-        import rae_fast.obj as obj
+        import rae_fast.obj.writer as obj
         real_rows = obj._format_rows
         count = [0]
         def rows(fh, data, fmt):

@@ -12,10 +12,11 @@ from sklearn.preprocessing import StandardScaler
 from rae_fast.dataset import DataSet, Partition
 from rae_fast.evaluation import mlp as mlp_module
 from rae_fast.evaluation.mlp import MLPClassifier, resolve_device, torch_threads
-from rae_fast.evaluation.protocols import (WeightedStandardScaler, cross_validate,
-                                           evaluate_partitions, evaluate_splits,
-                                           feature_weights_from_attrs, make_classifier,
-                                           majority_vote, predict, upsample_indices)
+from rae_fast.evaluation.components import (WeightedStandardScaler, make_classifier,
+                                            majority_vote, upsample_indices)
+from rae_fast.evaluation.engine import evaluate_splits
+from rae_fast.evaluation.protocols import (cross_validate, evaluate_partitions,
+                                           feature_weights_from_attrs, predict)
 from rae_fast.evaluation.svm import LinearSVMClassifier
 
 torch = pytest.importorskip("torch")
@@ -449,10 +450,10 @@ class _ThreadRecordingMLP(MLPClassifier):
 def test_auto_device_on_a_cpu_machine_runs_splits_in_parallel(monkeypatch):
     """device="auto" is resolved first: without a GPU it is the CPU, so the splits run in
     parallel (it used to count as a GPU and force n_jobs=1)."""
-    from rae_fast.evaluation import protocols
+    from rae_fast.evaluation import engine
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    monkeypatch.setattr(protocols, "_default_jobs", lambda n_tasks: min(3, n_tasks))
+    monkeypatch.setattr(engine, "_default_jobs", lambda n_tasks: min(3, n_tasks))
     X, y = blobs(6, 2, 4, seed=1)
     idx = np.arange(len(y))
     splits = [(idx[idx % 3 != s], idx[idx % 3 == s]) for s in range(3)]
@@ -619,7 +620,7 @@ def test_predict_api():
 
 
 def test_module_docstring_examples_run():
-    for name in ("metrics", "mlp", "svm", "protocols", "results"):
+    for name in ("metrics", "mlp", "svm", "components", "engine", "protocols", "results"):
         mod = importlib.import_module(f"rae_fast.evaluation.{name}")
         res = doctest.testmod(mod, optionflags=doctest.NORMALIZE_WHITESPACE)
         assert res.failed == 0, name

@@ -4,7 +4,7 @@ import csv
 import numpy as np
 import pytest
 
-import rae_fast.export as export_module
+import rae_fast.export.writers as export_module
 from rae_fast.dataset import DataSet
 from rae_fast.export import export, import_features, read_features, write_features
 

@@ -21,7 +21,8 @@ import pytest
 
 import rae_fast
 from rae_fast import obj
-from rae_fast.obj import ObjMesh, _read_fast, _read_general
+from rae_fast.obj import ObjMesh
+from rae_fast.obj.reader import _read_fast, _read_general
 
 SHAPES = [(2, 2), (3, 7), (17, 5), (64, 40), (2, 50), (50, 2)]   # (n_lags, n_frames)
 
@@ -263,7 +264,7 @@ def test_interrupted_write_leaves_no_file(tmp_path, monkeypatch, error):
     target = tmp_path / "acf.obj"
     target.write_text("old content\n")
     calls = []
-    real = obj._format_rows
+    real = obj.writer._format_rows
 
     def failing(fh, rows, fmt):
         calls.append(fmt)
@@ -271,7 +272,7 @@ def test_interrupted_write_leaves_no_file(tmp_path, monkeypatch, error):
             raise error("stop")
         return real(fh, rows, fmt)
 
-    monkeypatch.setattr(obj, "_format_rows", failing)
+    monkeypatch.setattr(obj.writer, "_format_rows", failing)
     with pytest.raises(error):
         obj.write_autocorrelogram(target, np.zeros((3, 3)), np.arange(3.0), np.arange(3.0))
     assert target.read_text() == "old content\n"

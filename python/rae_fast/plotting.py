@@ -48,7 +48,7 @@ def _matplotlib():
 def _axes_or_index(values, n: int, name: str) -> Optional[np.ndarray]:
     if values is None:
         return None
-    from .obj import _axis
+    from .obj.mesh import _axis
     return _axis(values, name, n)
 
 

@@ -19,9 +19,11 @@
 from .metrics import (accuracy, confusion_matrix, format_confusion_matrix, per_class_recall,
                       plot_confusion_matrix, recall_from_confusion, uar)
 from .mlp import MLPClassifier
-from .protocols import (CLASSIFIERS, WeightedStandardScaler, cross_validate, dataset_classes,
-                        evaluate_partitions, evaluate_splits, feature_weights_from_attrs,
-                        majority_vote, make_classifier, predict, upsample_indices)
+from .components import (CLASSIFIERS, WeightedStandardScaler, majority_vote, make_classifier,
+                         upsample_indices)
+from .engine import evaluate_splits
+from .protocols import (cross_validate, dataset_classes, evaluate_partitions,
+                        feature_weights_from_attrs, predict)
 from .results import EvaluationResult, Predictions
 from .svm import LinearSVMClassifier
 
