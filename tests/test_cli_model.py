@@ -14,7 +14,7 @@ pytest.importorskip("onnxruntime")
 from rae_fast.cli import main  # noqa: E402
 from rae_fast.dataset import DataSet, load, save  # noqa: E402
 from rae_fast.model import load_model  # noqa: E402
-from rae_fast.model.training import list_checkpoints  # noqa: E402
+from rae_fast.model.checkpoints import list_checkpoints  # noqa: E402
 
 
 @pytest.fixture(autouse=True)

@@ -169,6 +169,36 @@ def test_with_features_keeps_metadata(make_dataset):
         assert np.array_equal(getattr(reps, name), getattr(ds, name))
 
 
+@pytest.mark.parametrize("indices", [None, slice(2, 7), [8, 0, 0, 3], np.arange(9) % 2 == 0])
+def test_instance_metadata_feeds_the_writer_and_the_constructor(tmp_path, make_dataset,
+                                                                indices):
+    ds = make_dataset(n=9, n_folds=3)
+    meta = ds.instance_metadata(indices)
+    idx = np.arange(9)[slice(None) if indices is None else indices]
+    assert sorted(meta) == ["chunk_nr", "cv_folds", "filenames", "label_nominal",
+                            "label_numeric", "partition"]
+    for name, column in meta.items():
+        assert np.array_equal(column, getattr(ds, name)[idx])
+        column[...] = column[0]                      # a copy: the data set is untouched
+    assert DataSet(ds.features[idx], ds.feature_dims, **ds.instance_metadata(indices),
+                   label_map=ds.label_map).equals(ds.subset(idx))
+    with DataSetWriter(tmp_path / "w.nc", ds.feature_dims, ds.feature_shape, ds.n_folds,
+                       ds.label_map) as w:
+        w.append(ds.features[idx], **ds.instance_metadata(indices))
+    assert load(tmp_path / "w.nc").equals(ds.subset(idx))
+
+
+def test_iter_batches_start(make_dataset):
+    ds = make_dataset(n=10)
+    got = [(a, b) for a, b, _ in ds.iter_batches(4, start=3)]
+    assert got == [(3, 7), (7, 10)]
+    assert list(ds.iter_batches(4, start=10)) == []
+    with pytest.raises(ValueError, match="start"):
+        next(ds.iter_batches(4, start=-1))
+    with pytest.raises(TypeError, match="batch_size"):
+        next(ds.iter_batches(2.0))
+
+
 # ------------------------------------------------------------------------- file format
 
 @pytest.mark.parametrize("n, shape, n_folds, labelled, with_map", [

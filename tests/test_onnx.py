@@ -180,3 +180,53 @@ def test_export_from_run_directory_and_errors(tmp_path, monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         export_encoder(r.model, tmp_path / "out" / "enc.onnx")
     assert list((tmp_path / "out").iterdir()) == []       # nothing half-written is left
+
+
+def test_export_verify_option(tmp_path, monkeypatch):
+    """verify=True checks the file with ONNX Runtime before it appears; a mismatch leaves
+    nothing behind and names the difference."""
+    from rae_fast.model.onnx_export import read_verified_difference
+
+    m = model_for("gru", 2, False, True)
+    enc = export_encoder(m, tmp_path / "enc.onnx", verify=True)
+    ae = export_autoencoder(m, tmp_path / "ae.onnx", verify=True)
+    for p in (enc, ae):
+        d = read_verified_difference(p)
+        assert d is not None and 0 <= d <= TOL
+    assert read_verified_difference(export_encoder(m, tmp_path / "plain.onnx")) is None
+    monkeypatch.setattr(onnx_export, "_max_difference", lambda *a: 0.25)
+    for fn in (export_encoder, export_autoencoder):
+        target = tmp_path / f"bad_{fn.__name__}.onnx"
+        with pytest.raises(ValueError, match="differs from PyTorch by 0.25.*was not written"):
+            fn(m, target, verify=True)
+        assert not target.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ae.onnx", "enc.onnx", "plain.onnx"]
+    monkeypatch.setattr(onnx_export, "_max_difference", lambda *a: None)   # no onnxruntime
+    with pytest.warns(RuntimeWarning, match="not checked"):
+        export_encoder(m, tmp_path / "unchecked.onnx", verify=True)
+    assert read_verified_difference(tmp_path / "unchecked.onnx") is None
+
+
+def test_onnx_and_torch_runners_follow_the_model_runner_protocol(tmp_path):
+    from rae_fast.inference import ModelRunner, OnnxModel
+    from rae_fast.model import TorchModelRunner
+
+    m = model_for("gru", 1, True, False)
+    onnx_runner = OnnxModel(export_autoencoder(m, tmp_path / "ae.onnx"), device="cpu",
+                            n_threads=1)
+    torch_runner = TorchModelRunner(m, path=tmp_path)
+    free = TorchModelRunner(m, free_running=True)
+    for r in (onnx_runner, torch_runner, free):
+        assert isinstance(r, ModelRunner)
+    assert not isinstance(object(), ModelRunner)
+    x = np.random.default_rng(3).uniform(-1, 1, (4, 9, 7)).astype(np.float32)
+    np.testing.assert_allclose(onnx_runner.encode(x), torch_runner.encode(x), atol=TOL)
+    (r1, p1), (r2, p2) = onnx_runner.reconstruct(x), torch_runner.reconstruct(x)
+    np.testing.assert_allclose(r1, r2, atol=TOL)
+    np.testing.assert_allclose(p1, p2, atol=TOL)
+    assert torch_runner.reconstruction_mode == "teacher_forcing"
+    assert free.reconstruction_mode == "free_running" and free.sha256 is None
+    with pytest.raises(ValueError, match="unidirectional decoder"):
+        TorchModelRunner(model_for("gru", 1, False, True), free_running=True)
+    with pytest.raises(TypeError, match="RecurrentAutoencoder"):
+        TorchModelRunner(torch.nn.GRU(2, 2))

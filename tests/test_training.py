@@ -13,7 +13,7 @@ torch = pytest.importorskip("torch")
 import rae_fast  # noqa: E402
 from rae_fast.model import (AutoencoderConfig, TrainingConfig, latest_checkpoint,  # noqa: E402
                             load_checkpoint, load_model, train)
-from rae_fast.model.training import list_checkpoints, resolve_device  # noqa: E402
+from rae_fast.model import list_checkpoints, resolve_device  # noqa: E402
 
 
 @pytest.fixture(autouse=True)

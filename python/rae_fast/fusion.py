@@ -229,10 +229,8 @@ def _plan(datasets: Sequence[DataSet], names: Sequence[str], weights, dimension:
 
 def _meta_view(ds: DataSet, order: np.ndarray) -> DataSet:
     """Metadata of ``ds`` reordered, with tiny dummy features (for comparisons only)."""
-    return DataSet(np.zeros((len(order), 1), np.float32), ("x",), ds.filenames[order],
-                   chunk_nr=ds.chunk_nr[order], label_nominal=ds.label_nominal[order],
-                   label_numeric=ds.label_numeric[order], cv_folds=ds.cv_folds[order],
-                   partition=ds.partition[order], label_map=ds.label_map)
+    return DataSet(np.zeros((len(order), 1), np.float32), ("x",),
+                   **ds.instance_metadata(order), label_map=ds.label_map)
 
 
 def _batch(datasets, orders, weights, axis, start, stop) -> np.ndarray:
@@ -316,9 +314,7 @@ def fuse_files(inputs: Sequence[PathLike], output: PathLike,
             for start in range(0, len(ref), batch_size):
                 stop = min(len(ref), start + batch_size)
                 writer.append(_batch(datasets, orders, w, axis, start, stop),
-                              ref.filenames[start:stop], ref.chunk_nr[start:stop],
-                              ref.label_nominal[start:stop], ref.label_numeric[start:stop],
-                              ref.cv_folds[start:stop], ref.partition[start:stop])
+                              **ref.instance_metadata(slice(start, stop)))
     finally:
         for ds in datasets:
             ds.close()
@@ -393,9 +389,7 @@ def fuse_chunks(dataset: DataSet, dimension: str = "generated") -> DataSet:
     if spec is not None and spec.get("dimension") == dimension:
         attrs[_WEIGHTS_ATTR] = {"dimension": dimension,
                                 "runs": _merge_runs([list(r) for r in spec["runs"]] * k)}
-    return DataSet(feats, dataset.feature_dims, files.astype(object),
-                   chunk_nr=np.zeros(len(files), np.int64),
-                   label_nominal=dataset.label_nominal[first],
-                   label_numeric=dataset.label_numeric[first], cv_folds=dataset.cv_folds[first],
-                   partition=dataset.partition[first], label_map=dataset.label_map,
+    meta = dataset.instance_metadata(first)
+    meta.update(filenames=files.astype(object), chunk_nr=np.zeros(len(files), np.int64))
+    return DataSet(feats, dataset.feature_dims, **meta, label_map=dataset.label_map,
                    attrs=attrs)

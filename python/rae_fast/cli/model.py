@@ -69,7 +69,7 @@ def _load_training_inputs(paths: List[Path]):
 
 def _cmd_train(args) -> int:
     from ..model import AutoencoderConfig, TrainingConfig, train
-    from ..model.training import read_run_config
+    from ..model.checkpoints import read_run_config
 
     run_dir = Path(args.run_dir)
     x, names, dims = _load_training_inputs([Path(p) for p in args.input])
@@ -100,34 +100,10 @@ def _cmd_train(args) -> int:
 
 # ------------------------------------------------------------------------- export-onnx
 
-def _verify_export(model, enc_path: Path, ae_path: Optional[Path]) -> Optional[float]:
-    """Max |ORT - torch| over random batches; None when ONNX Runtime is missing."""
-    try:
-        from ..inference import OnnxModel
-        enc = OnnxModel(enc_path, device="cpu", n_threads=1)
-    except ImportError:
-        log.warning("onnxruntime is not installed: the export was not checked against PyTorch")
-        return None
-    import torch
-
-    rng = np.random.default_rng(0)
-    worst = 0.0
-    ae = OnnxModel(ae_path, device="cpu", n_threads=1) if ae_path is not None else None
-    for batch, time in ((1, 7), (3, 31)):
-        x = rng.uniform(-1, 1, (batch, time, model.config.num_features)).astype(np.float32)
-        with torch.no_grad():
-            recon, rep = model(torch.from_numpy(x))
-        worst = max(worst, float(np.abs(enc.encode(x) - rep.numpy()).max()))
-        if ae is not None:
-            r2, rep2 = ae.reconstruct(x)
-            worst = max(worst, float(np.abs(r2 - recon.numpy()).max()),
-                        float(np.abs(rep2 - rep.numpy()).max()))
-    return worst
-
-
 def _cmd_export(args) -> int:
     from ..model import export_autoencoder, export_encoder
-    from ..model.training import load_model
+    from ..model.onnx_export import read_verified_difference
+    from ..model.checkpoints import load_model
 
     run_dir = Path(args.run)
     model = load_model(run_dir, epoch=args.epoch, device="cpu")
@@ -136,20 +112,19 @@ def _cmd_export(args) -> int:
     if not args.no_autoencoder:
         ae_path = Path(args.autoencoder_output) if args.autoencoder_output \
             else run_dir / "autoencoder.onnx"
-    export_encoder(model, enc_path, method=args.method)
+    verify = not args.no_verify
+    export_encoder(model, enc_path, method=args.method, verify=verify)
     if ae_path is not None:
-        export_autoencoder(model, ae_path)
+        try:
+            export_autoencoder(model, ae_path, verify=verify)
+        except BaseException:
+            enc_path.unlink(missing_ok=True)         # both or neither
+            raise
     msg = f"wrote {enc_path}" + (f" and {ae_path}" if ae_path else "")
-    if not args.no_verify:
-        worst = _verify_export(model, enc_path, ae_path)
-        if worst is not None:
-            if not worst <= 1e-4:
-                for p in (enc_path, ae_path):
-                    if p is not None:
-                        p.unlink(missing_ok=True)
-                raise ValueError(f"the ONNX export differs from PyTorch by {worst:.3g} (> 1e-4); "
-                                 "nothing was written")
-            msg += f" (ONNX Runtime vs PyTorch: max |diff| {worst:.1e})"
+    if verify:
+        diffs = [read_verified_difference(p) for p in (enc_path, ae_path) if p is not None]
+        if all(d is not None for d in diffs):
+            msg += f" (ONNX Runtime vs PyTorch: max |diff| {max(diffs):.1e})"
     print(msg)
     return 0
 
@@ -180,26 +155,6 @@ def _cmd_generate(args) -> int:
 
 
 # ------------------------------------------------------------------------- reconstruct
-
-class _TorchReconstructor:
-    """Adapter: a PyTorch model with the OnnxModel.reconstruct interface (free-running option)."""
-
-    kind = "autoencoder"
-
-    def __init__(self, model, path: Path, free_running: bool):
-        self.model = model
-        self.path = path
-        self.free_running = free_running
-        self.reconstruction_mode = "free_running" if free_running else "teacher_forcing"
-        self.num_features = model.config.num_features
-        self.representation_size = model.config.representation_size
-
-    def reconstruct(self, x: np.ndarray):
-        import torch
-
-        recon, rep = self.model.reconstruct(torch.from_numpy(x), free_running=self.free_running)
-        return recon.cpu().numpy(), rep.cpu().numpy()
-
 
 _MODE_TEXT = {
     "free_running": "free-running (the decoder sees only the representation and its own "
@@ -234,14 +189,16 @@ def _cmd_reconstruct(args) -> int:
 
     source = Path(args.model)
     if source.is_dir():
-        from ..model.training import load_model
+        from ..model.checkpoints import load_model
 
         model = load_model(source, epoch=args.epoch, device=args.device)
         free, why = _reconstruction_mode(args, True, model.config.bidirectional_decoder)
         if args.threads:
             import torch
             torch.set_num_threads(args.threads)
-        runner = _TorchReconstructor(model, source, free)
+        from ..model import TorchModelRunner
+
+        runner = TorchModelRunner(model, source, free_running=free)
         mode = runner.reconstruction_mode
         out, err = reconstruct(runner, args.input, args.output, rmse_path=args.rmse_csv,
                                batch_size=args.batch_size, progress=_progress(args))

@@ -6,6 +6,7 @@ from typing import Any, Dict, Iterator, List, Tuple
 
 import numpy as np
 
+from .._validation import check_int
 from ._schema import (MISSING, Partition, Split, _check_attrs, _check_feature_dims,
                       _check_features_array, _index_array, _int_column, _labels, _str_column)
 from .lazy import LazyFeatures
@@ -122,12 +123,28 @@ class DataSet:
         return f"DataSet({', '.join(parts)})"
 
     # derived data sets -----------------------------------------------------------------
+    def instance_metadata(self, indices=None) -> Dict[str, np.ndarray]:
+        """The per-instance columns of the selected instances, as arrays of their own.
+
+        Keys ``filenames``, ``chunk_nr``, ``label_nominal``, ``label_numeric``, ``cv_folds``,
+        ``partition``: exactly the keyword arguments of :meth:`DataSetWriter.append
+        <rae_fast.dataset.DataSetWriter.append>` (and of :class:`DataSet` besides ``features``),
+        so that instances are copied with ``writer.append(x, **ds.instance_metadata(a_slice))``.
+        ``indices``: a slice, int array (any order, repeats allowed) or boolean mask; ``None``
+        selects every instance.
+
+        >>> ds.instance_metadata(slice(0, 2))["filenames"].tolist()   # doctest: +SKIP
+        ['f0.wav', 'f1.wav']
+        """
+        idx = slice(None) if indices is None else (
+            indices if isinstance(indices, slice) else _index_array(indices, len(self)))
+        return dict(filenames=self.filenames[idx].copy(), chunk_nr=self.chunk_nr[idx].copy(),
+                    label_nominal=self.label_nominal[idx].copy(),
+                    label_numeric=self.label_numeric[idx].copy(),
+                    cv_folds=self.cv_folds[idx].copy(), partition=self.partition[idx].copy())
+
     def _meta(self, idx=None) -> Dict[str, Any]:
-        sel = (lambda a: a.copy()) if idx is None else (lambda a: a[idx])  # never shared
-        return dict(filenames=sel(self.filenames), chunk_nr=sel(self.chunk_nr),
-                    label_nominal=sel(self.label_nominal), label_numeric=sel(self.label_numeric),
-                    cv_folds=sel(self.cv_folds), partition=sel(self.partition),
-                    label_map=self.label_map, attrs=dict(self.attrs))
+        return dict(self.instance_metadata(idx), label_map=self.label_map, attrs=dict(self.attrs))
 
     def subset(self, indices) -> "DataSet":
         """A new data set with the selected instances, in the given order.
@@ -199,22 +216,22 @@ class DataSet:
             values.append(int(p))
         return np.flatnonzero(np.isin(self.partition, values)).astype(np.int64)
 
-    def iter_batches(self, batch_size: int) -> Iterator[Tuple[int, int, np.ndarray]]:
+    def iter_batches(self, batch_size: int, start: int = 0
+                     ) -> Iterator[Tuple[int, int, np.ndarray]]:
         """Yield ``(start, stop, features[start:stop])`` as float32 arrays, in order.
 
-        Works the same for in-memory and lazy features (reads one batch at a time).
+        Works the same for in-memory and lazy features (reads one batch at a time). ``start``
+        skips the first instances (e.g. those a resumed writer already holds).
 
         >>> for start, stop, x in ds.iter_batches(256):   # doctest: +SKIP
         ...     pass
         """
-        if isinstance(batch_size, (bool, np.bool_)) or not isinstance(batch_size, numbers.Integral):
-            raise TypeError(f"batch_size must be an int, got {batch_size!r}")
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        batch_size = check_int(batch_size, "batch_size", 1)
         n = len(self)
-        for start in range(0, n, int(batch_size)):
-            stop = min(n, start + int(batch_size))
-            yield start, stop, np.asarray(self.features[start:stop], dtype=np.float32)
+        first = check_int(start, "start", 0)
+        for a in range(first, n, int(batch_size)):
+            b = min(n, a + int(batch_size))
+            yield a, b, np.asarray(self.features[a:b], dtype=np.float32)
 
     def load_features(self) -> "DataSet":
         """This data set with its features read into memory (itself when already in memory)."""

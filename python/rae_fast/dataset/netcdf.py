@@ -389,9 +389,7 @@ def save(dataset: DataSet, path: PathLike) -> None:
     with DataSetWriter(path, dataset.feature_dims, dataset.feature_shape, dataset.n_folds,
                        dataset.label_map, dataset.attrs, keep_partial=False) as w:
         for start, stop, x in dataset.iter_batches(per_batch):
-            w.append(x, dataset.filenames[start:stop], dataset.chunk_nr[start:stop],
-                     dataset.label_nominal[start:stop], dataset.label_numeric[start:stop],
-                     dataset.cv_folds[start:stop], dataset.partition[start:stop])
+            w.append(x, **dataset.instance_metadata(slice(start, stop)))
         if w.n_written != n:  # pragma: no cover - would be a bug in iter_batches
             raise RuntimeError(f"wrote {w.n_written} of {n} instances")
 

@@ -18,9 +18,13 @@ except ImportError as exc:  # pragma: no cover - depends on the installation
 
 from .autoencoder import RecurrentAutoencoder, reverse_padded, rmse  # noqa: E402
 from .onnx_export import export_autoencoder, export_encoder  # noqa: E402
-from .training import (TrainResult, latest_checkpoint, load_checkpoint, load_model,  # noqa: E402
-                       train)
+from .runner import TorchModelRunner  # noqa: E402
+from .checkpoints import (latest_checkpoint, list_checkpoints, load_checkpoint,  # noqa: E402
+                          load_model, read_run_config)
+from .devices import resolve_device  # noqa: E402
+from .training import TrainResult, train  # noqa: E402
 
 __all__ = ["CELLS", "AutoencoderConfig", "TrainingConfig", "RecurrentAutoencoder", "rmse",
            "reverse_padded", "train", "TrainResult", "load_model", "load_checkpoint",
-           "latest_checkpoint", "export_encoder", "export_autoencoder"]
+           "latest_checkpoint", "list_checkpoints", "read_run_config", "resolve_device",
+           "export_encoder", "export_autoencoder", "TorchModelRunner"]

@@ -31,6 +31,7 @@ PosixPath('encoder.onnx')
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
@@ -369,24 +370,85 @@ def _resolve(source: ModelSource, epoch: Optional[int]) -> RecurrentAutoencoder:
     if isinstance(source, RecurrentAutoencoder):
         return source
     if isinstance(source, (str, Path)):
-        from .training import load_model
+        from .checkpoints import load_model
         return load_model(source, epoch=epoch, device="cpu")
     raise TypeError(f"model must be a RecurrentAutoencoder, a run directory or a checkpoint "
                     f"path, got {type(source).__name__}")
 
 
-def _save(m, path: PathLike) -> Path:
+#: Largest |ONNX Runtime - PyTorch| accepted by ``verify=True``.
+VERIFY_TOLERANCE = 1e-4
+
+
+def _max_difference(model: RecurrentAutoencoder, onnx_path: Path, kind: str) -> Optional[float]:
+    """Max |ORT - torch| on random batches of two shapes; None when ONNX Runtime is missing."""
+    try:
+        import onnxruntime as ort
+    except ImportError:
+        return None
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = 1
+    opts.log_severity_level = 3
+    sess = ort.InferenceSession(str(onnx_path), opts, providers=["CPUExecutionProvider"])
+    names = [o.name for o in sess.get_outputs()]
+    rng = np.random.default_rng(0)
+    worst = 0.0
+    was_training = model.training
+    model.eval()
+    try:
+        for batch, time in ((1, 7), (3, 31)):
+            x = rng.uniform(-1, 1, (batch, time, model.config.num_features)).astype(np.float32)
+            with torch.no_grad():
+                recon, rep = model(torch.from_numpy(x))
+            out = dict(zip(names, sess.run(None, {sess.get_inputs()[0].name: x})))
+            rep_onnx = out.get("representation", next(iter(out.values())))
+            worst = max(worst, float(np.abs(rep_onnx - rep.numpy()).max()))
+            if kind == "autoencoder":
+                worst = max(worst, float(np.abs(out["reconstruction"] - recon.numpy()).max()))
+    finally:
+        model.train(was_training)
+    return worst
+
+
+def _save(m, path: PathLike, model: Optional[RecurrentAutoencoder] = None,
+          kind: str = "encoder", verify: bool = False) -> Path:
+    """Write ``m`` atomically; with ``verify``, check it against ``model`` before it appears."""
     onnx = _onnx()
     path = Path(path)
     if path.is_dir():
         raise IsADirectoryError(f"output path {path} is a directory")
     with atomic_path(path) as tmp:
         onnx.save_model(m, str(tmp), save_as_external_data=False)
+        if verify:
+            worst = _max_difference(model, tmp, kind)
+            if worst is None:
+                warnings.warn("onnxruntime is not installed: the export was not checked against "
+                              "PyTorch (pip install 'rae_fast[cpu]')", RuntimeWarning,
+                              stacklevel=3)
+            elif not worst <= VERIFY_TOLERANCE:
+                raise ValueError(f"the ONNX {kind} differs from PyTorch by {worst:.3g} (more "
+                                 f"than {VERIFY_TOLERANCE:g}); {path} was not written")
+            m.metadata_props.add(key="rae_fast.verified_max_abs_diff",
+                                 value="none" if worst is None else f"{worst:.3g}")
+            onnx.save_model(m, str(tmp), save_as_external_data=False)
     return path
 
 
+def read_verified_difference(path: PathLike) -> Optional[float]:
+    """The max |ONNX Runtime - PyTorch| stored by ``verify=True`` (None if not verified)."""
+    onnx = _onnx()
+    m = onnx.load_model(str(path), load_external_data=False)
+    for prop in m.metadata_props:
+        if prop.key == "rae_fast.verified_max_abs_diff":
+            try:
+                return float(prop.value)
+            except ValueError:
+                return None
+    return None
+
+
 def export_encoder(model: ModelSource, path: PathLike, method: str = "graph",
-                   epoch: Optional[int] = None) -> Path:
+                   epoch: Optional[int] = None, verify: bool = False) -> Path:
     """Write the encoder to ``path`` (one self-contained ``.onnx`` file, written atomically).
 
     Parameters
@@ -398,6 +460,11 @@ def export_encoder(model: ModelSource, path: PathLike, method: str = "graph",
         See the module docstring; both give the same numbers (tested to 1e-5).
     epoch : int, optional
         With a run directory: which checkpoint (default the newest).
+    verify : bool
+        Run the export with ONNX Runtime on random batches and compare with PyTorch before the
+        file appears: more than :data:`VERIFY_TOLERANCE` apart raises ``ValueError`` and
+        nothing is written; the difference is stored in the metadata
+        (``rae_fast.verified_max_abs_diff``). Without onnxruntime it warns and writes.
 
     Returns
     -------
@@ -405,20 +472,23 @@ def export_encoder(model: ModelSource, path: PathLike, method: str = "graph",
 
     Example
     -------
-    >>> export_encoder("run", "run/encoder.onnx")        # doctest: +SKIP
+    >>> export_encoder("run", "run/encoder.onnx", verify=True)        # doctest: +SKIP
     PosixPath('run/encoder.onnx')
     """
     if method not in ("graph", "dynamo"):
         raise ValueError(f"method must be 'graph' or 'dynamo', got {method!r}")
     m = _resolve(model, epoch)
     proto = encoder_to_onnx(m) if method == "graph" else _encoder_dynamo(m)
-    return _save(proto, path)
+    return _save(proto, path, m, "encoder", bool(verify))
 
 
-def export_autoencoder(model: ModelSource, path: PathLike, epoch: Optional[int] = None) -> Path:
-    """Write the whole autoencoder (reconstruction + representation) to ``path`` atomically.
+def export_autoencoder(model: ModelSource, path: PathLike, epoch: Optional[int] = None,
+                       verify: bool = False) -> Path:
+    """Write the whole autoencoder (reconstruction + representation) to ``path`` atomically;
+    ``verify`` as for :func:`export_encoder`.
 
     >>> export_autoencoder("run", "run/autoencoder.onnx")   # doctest: +SKIP
     PosixPath('run/autoencoder.onnx')
     """
-    return _save(autoencoder_to_onnx(_resolve(model, epoch)), path)
+    m = _resolve(model, epoch)
+    return _save(autoencoder_to_onnx(m), path, m, "autoencoder", bool(verify))

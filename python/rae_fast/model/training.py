@@ -35,7 +35,6 @@ import json
 import logging
 import math
 import numbers
-import re
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -46,50 +45,20 @@ import numpy as np
 import torch
 
 from .._version import __version__
-from .._io import atomic_path, atomic_write_text
+from .._io import atomic_write_text
 from ..progress import progress as progress_bar
 from .autoencoder import RecurrentAutoencoder, rmse
+from .checkpoints import (_save_checkpoint, _set_rng_state, latest_checkpoint,
+                          list_checkpoints, load_checkpoint, read_run_config)
 from .config import AutoencoderConfig, TrainingConfig
+from .devices import resolve_device
 
-__all__ = ["train", "TrainResult", "load_checkpoint", "load_model", "latest_checkpoint",
-           "list_checkpoints", "read_run_config", "resolve_device", "CHECKPOINT_FORMAT"]
+__all__ = ["train", "TrainResult"]
 
 log = logging.getLogger(__name__)
 
 PathLike = Union[str, Path]
-#: Version of the checkpoint layout (bumped on incompatible changes).
-CHECKPOINT_FORMAT = 1
-_CKPT_RE = re.compile(r"^epoch_(\d{4,})\.pt$")
 _LOSS_FIELDS = ("epoch", "loss", "steps", "instances", "seconds", "learning_rate")
-
-
-# ------------------------------------------------------------------------------- devices
-
-def resolve_device(device: Union[str, torch.device, None] = "auto") -> torch.device:
-    """``"auto"`` -> CUDA when PyTorch sees a GPU, else CPU; ``"cpu"``; ``"cuda"`` / ``"cuda:N"``.
-
-    Raises ``ValueError`` when CUDA is asked for and not available, or for an unknown name.
-
-    >>> resolve_device("cpu")
-    device(type='cpu')
-    """
-    if device is None or (isinstance(device, str) and device.lower() == "auto"):
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if not isinstance(device, (str, torch.device)):
-        raise TypeError(f"device must be 'auto', 'cpu' or 'cuda[:N]', got {device!r}")
-    try:
-        dev = torch.device(device.lower() if isinstance(device, str) else device)
-    except RuntimeError:
-        raise ValueError(f"device must be 'auto', 'cpu' or 'cuda[:N]', got {device!r}") from None
-    if dev.type == "cuda":
-        if not torch.cuda.is_available():
-            raise ValueError(f"device={str(device)!r} was requested but PyTorch sees no CUDA GPU "
-                             "(torch.cuda.is_available() is False); use --device cpu or auto")
-        if dev.index is not None and dev.index >= torch.cuda.device_count():
-            raise ValueError(f"device={str(device)!r}: only {torch.cuda.device_count()} GPU(s)")
-    elif dev.type != "cpu":
-        raise ValueError(f"device must be 'auto', 'cpu' or 'cuda[:N]', got {device!r}")
-    return dev
 
 
 # --------------------------------------------------------------------------------- data
@@ -178,134 +147,6 @@ class _Data:
             x, _ = self.batch(np.array([i]))
             h.update(x.numpy().tobytes())
         return h.hexdigest()[:16]
-
-
-# ------------------------------------------------------------------------- checkpoints
-
-def list_checkpoints(run_dir: PathLike) -> List[Tuple[int, Path]]:
-    """``[(epoch, path), ...]`` of the checkpoints in ``run_dir``, ascending.
-
-    >>> list_checkpoints("run")       # doctest: +SKIP
-    [(1, PosixPath('run/checkpoints/epoch_0001.pt')), (2, ...)]
-    """
-    folder = Path(run_dir) / "checkpoints"
-    if not folder.is_dir():
-        return []
-    found = []
-    for p in folder.iterdir():
-        m = _CKPT_RE.match(p.name)
-        if m and p.is_file():
-            found.append((int(m.group(1)), p))
-    return sorted(found)
-
-
-def latest_checkpoint(run_dir: PathLike) -> Optional[Path]:
-    """Path of the newest checkpoint in ``run_dir`` (``None`` when there is none).
-
-    >>> latest_checkpoint("run")      # doctest: +SKIP
-    PosixPath('run/checkpoints/epoch_0010.pt')
-    """
-    ckpts = list_checkpoints(run_dir)
-    return ckpts[-1][1] if ckpts else None
-
-
-def load_checkpoint(path: PathLike, map_location: Union[str, torch.device] = "cpu"
-                    ) -> Dict[str, Any]:
-    """Read a checkpoint with ``torch.load(weights_only=True)`` (no arbitrary pickles).
-
-    Returns a dict with ``epoch``, ``model`` (state dict), ``optimizer``, ``rng``,
-    ``model_config``, ``training_config``, ``loss``. Raises ``ValueError`` for files that are
-    not rae_fast checkpoints.
-
-    >>> ckpt = load_checkpoint("run/checkpoints/epoch_0002.pt")   # doctest: +SKIP
-    >>> ckpt["epoch"]                                             # doctest: +SKIP
-    2
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"checkpoint {path} does not exist")
-    try:
-        ckpt = torch.load(path, map_location=map_location, weights_only=True)
-    except Exception as exc:  # noqa: BLE001 - torch raises many kinds for a bad file
-        raise ValueError(f"{path} is not a readable rae_fast checkpoint ({type(exc).__name__}: "
-                         f"{str(exc).splitlines()[0] if str(exc) else ''})") from None
-    if not isinstance(ckpt, dict) or ckpt.get("format") != "rae_fast.checkpoint":
-        raise ValueError(f"{path} is not a rae_fast checkpoint")
-    if ckpt.get("format_version") != CHECKPOINT_FORMAT:
-        raise ValueError(f"{path}: checkpoint format {ckpt.get('format_version')} is not supported "
-                         f"(this version reads {CHECKPOINT_FORMAT})")
-    return ckpt
-
-
-def read_run_config(run_dir: PathLike) -> Dict[str, Any]:
-    """The parsed ``config.json`` of a run directory (``FileNotFoundError`` if missing).
-
-    >>> read_run_config("run")["model"]["num_units"]      # doctest: +SKIP
-    16
-    """
-    path = Path(run_dir) / "config.json"
-    if not Path(run_dir).is_dir():
-        raise FileNotFoundError(f"run directory {run_dir} does not exist")
-    if not path.is_file():
-        raise FileNotFoundError(f"{run_dir} is not a training run (no config.json)")
-    try:
-        cfg = json.loads(path.read_text(encoding="utf-8"))
-    except ValueError as exc:
-        raise ValueError(f"{path} is not valid JSON ({exc})") from None
-    if not isinstance(cfg, dict) or "model" not in cfg or "training" not in cfg:
-        raise ValueError(f"{path} is not a rae_fast run configuration")
-    return cfg
-
-
-def load_model(source: PathLike, epoch: Optional[int] = None,
-               device: Union[str, torch.device] = "cpu") -> RecurrentAutoencoder:
-    """A trained model in eval mode, from a run directory (latest or given epoch) or a checkpoint.
-
-    >>> model = load_model("run")                 # doctest: +SKIP
-    >>> model.encode(x).shape                     # doctest: +SKIP
-    torch.Size([400, 16])
-    """
-    source = Path(source)
-    if source.is_dir():
-        if epoch is None:
-            path = latest_checkpoint(source)
-            if path is None:
-                raise FileNotFoundError(f"{source} holds no checkpoint (train first)")
-        else:
-            if isinstance(epoch, bool) or not isinstance(epoch, numbers.Integral) or epoch < 1:
-                raise ValueError(f"epoch must be a positive integer, got {epoch!r}")
-            found = dict(list_checkpoints(source))
-            if epoch not in found:
-                raise FileNotFoundError(f"{source} has no checkpoint for epoch {epoch} (available: "
-                                        f"{sorted(found) or 'none'})")
-            path = found[epoch]
-    else:
-        path = source
-    dev = resolve_device(device)
-    ckpt = load_checkpoint(path, map_location=dev)
-    model = RecurrentAutoencoder(AutoencoderConfig.from_dict(ckpt["model_config"]))
-    model.load_state_dict(ckpt["model"])
-    return model.to(dev).eval()
-
-
-def _rng_state(device: torch.device) -> Dict[str, Any]:
-    """The random states training draws from: torch's CPU generator (dropout, encoder noise,
-    feed-previous choices) and, on a GPU, the device's. The data order comes from
-    ``default_rng([seed, epoch])`` and needs no state; numpy's and Python's global generators
-    are never used, so they are neither saved nor touched."""
-    state = {"torch": torch.get_rng_state()}
-    if device.type == "cuda":
-        state["cuda"] = torch.cuda.get_rng_state(device)
-    return state
-
-
-def _set_rng_state(state: Dict[str, Any], device: torch.device) -> None:
-    """Restore :func:`_rng_state` (inside ``fork_rng``). The ``numpy`` / ``python`` entries of
-    checkpoints written by earlier versions are ignored: restoring them would overwrite the
-    caller's global generators."""
-    torch.set_rng_state(state["torch"].cpu())
-    if device.type == "cuda" and "cuda" in state:
-        torch.cuda.set_rng_state(state["cuda"].cpu(), device)
 
 
 # ------------------------------------------------------------------------------- result
@@ -598,22 +439,3 @@ def _train_epoch(model, optimizer, data: _Data, tc: TrainingConfig, epoch: int,
             if writer is not None:
                 writer.add_scalar("loss/step", value, (epoch - 1) * n_batches + step + 1)
     return total / seen
-
-
-def _save_checkpoint(run_dir: Path, epoch: int, model, optimizer, dev, model_config,
-                     tc: TrainingConfig, loss: float, keep: Optional[int]) -> Path:
-    ckpt = {
-        "format": "rae_fast.checkpoint", "format_version": CHECKPOINT_FORMAT,
-        "rae_fast_version": __version__, "epoch": epoch, "loss": float(loss),
-        "model": {k: v.detach().cpu() for k, v in model.state_dict().items()},
-        "optimizer": optimizer.state_dict(), "rng": _rng_state(dev),
-        "model_config": model_config.to_dict(), "training_config": tc.to_dict(),
-    }
-    path = run_dir / "checkpoints" / f"epoch_{epoch:04d}.pt"
-    with atomic_path(path) as tmp:
-        torch.save(ckpt, tmp)
-    if keep is not None:
-        for _, old in list_checkpoints(run_dir)[:-keep]:
-            with contextlib.suppress(FileNotFoundError):
-                old.unlink()
-    return path

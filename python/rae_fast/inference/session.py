@@ -1,40 +1,6 @@
-"""Serving exported autoencoders with ONNX Runtime (no PyTorch needed).
-
-:class:`OnnxModel` wraps an ``onnxruntime.InferenceSession`` for a model written by
-:func:`rae_fast.model.export_encoder` / :func:`~rae_fast.model.export_autoencoder`:
-
-- **device**: ``"auto"`` uses the CUDA execution provider when ``onnxruntime-gpu`` is installed
-  and sees a GPU, else the CPU provider; ``"cuda"`` asks for CUDA and warns (``RuntimeWarning``)
-  when it is not active; ``"cpu"`` forces the CPU. On CUDA, inputs and outputs go through I/O
-  binding and the whole batch runs at once.
-- **threads and batching on CPU**: a batch is cut into chunks of ``chunk_size`` instances that
-  ``n_threads`` workers run concurrently, each chunk single-threaded inside ONNX Runtime. The
-  recurrent kernels of ONNX Runtime parallelise poorly within a time step (small per-step
-  matrix products, serial gate loops), so splitting the batch scales better with cores; small
-  chunks also keep the per-step buffers in cache. Results do not depend on the thread count or
-  chunk size (each instance is computed independently).
-- **variable lengths**: a list of ``(time_i, F)`` arrays is grouped by length (bucketing), so no
-  instance is ever padded and each representation equals the one computed alone.
-
-:func:`generate` turns a stored data set of spectrograms into representations (feature dim
-``generated``) with all instance metadata, streaming batch by batch into an atomically
-renamed netCDF file that resumes after an interruption (only with the very same model file,
-checked by SHA-256, and the same input). :func:`reconstruct` writes the autoencoder's
-reconstructions and their RMSE.
-
-Install ONNX Runtime with the package extras: ``pip install 'rae_fast[cpu]'`` (``onnxruntime``)
-or ``pip install 'rae_fast[gpu]'`` (``onnxruntime-gpu``); the two cannot be installed together.
-
->>> from rae_fast.inference import OnnxModel
->>> enc = OnnxModel("run/encoder.onnx")               # doctest: +SKIP
->>> enc.encode(spectrograms).shape                    # doctest: +SKIP
-(400, 1024)
-"""
+"""ONNX Runtime sessions of exported encoders and autoencoders: :class:`OnnxModel`."""
 from __future__ import annotations
 
-import csv
-import hashlib
-import io
 import json
 import logging
 import math
@@ -47,12 +13,8 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from ._io import atomic_write_text, partial_path
-from ._validation import check_int, default_threads
-from .progress import progress as progress_bar
-
-__all__ = ["OnnxModel", "generate", "reconstruct", "import_onnxruntime", "ORT_MISSING_MESSAGE",
-           "DEFAULT_CHUNK_SIZE", "file_sha256", "input_fingerprint"]
+from .._validation import check_int, default_threads
+from .runner import file_sha256
 
 log = logging.getLogger(__name__)
 PathLike = Union[str, "os.PathLike[str]"]
@@ -66,6 +28,7 @@ DEFAULT_CHUNK_SIZE = 16
 _DEVICES = ("auto", "cpu", "cuda")
 
 
+
 def import_onnxruntime():
     """Import ``onnxruntime`` or raise ``ImportError`` explaining which extra to install.
 
@@ -76,40 +39,6 @@ def import_onnxruntime():
     except ImportError as exc:
         raise ImportError(ORT_MISSING_MESSAGE) from exc
     return onnxruntime
-
-
-def file_sha256(path: PathLike, chunk_bytes: int = 1 << 20) -> str:
-    """SHA-256 (hex digest) of a file's bytes, read in 1 MiB chunks.
-
-    >>> file_sha256("run/encoder.onnx")          # doctest: +SKIP
-    '3f2a...'
-    """
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(chunk_bytes), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
-def input_fingerprint(path: PathLike, ds) -> str:
-    """A digest (hex, 32 characters) identifying a stored input data set cheaply.
-
-    Covers the file's size and modification time (ns), the number of instances, the feature
-    dims and shape, and every file name and chunk number; it changes when the file is
-    rewritten (re-preprocessed, replaced by another data set) and stays the same while it is
-    untouched. Used by :func:`generate` to resume only on the very same input.
-
-    >>> input_fingerprint("specs.nc", load("specs.nc", lazy=True))   # doctest: +SKIP
-    '9c41...'
-    """
-    st = os.stat(path)
-    h = hashlib.sha256()
-    h.update(json.dumps([int(st.st_size), int(st.st_mtime_ns), len(ds), list(ds.feature_dims),
-                         [int(v) for v in ds.feature_shape]]).encode())
-    for name in ds.filenames:
-        h.update(str(name).encode("utf-8", "surrogatepass") + b"\0")
-    h.update(np.ascontiguousarray(ds.chunk_nr, dtype=np.int64).tobytes())
-    return h.hexdigest()[:32]
 
 
 def _as_batch(x, num_features: int, name: str) -> np.ndarray:
@@ -415,230 +344,3 @@ class OnnxModel:
         pool = getattr(self, "_pool", None)
         if pool is not None:
             pool.shutdown(wait=False)
-
-
-# ------------------------------------------------------------------------- data sets
-
-def _open_model(model, device: str, n_threads: Optional[int]) -> Tuple[Any, bool]:
-    if isinstance(model, (str, os.PathLike)):
-        return OnnxModel(model, device=device, n_threads=n_threads), True
-    if hasattr(model, "num_features") and (hasattr(model, "encode") or
-                                           hasattr(model, "reconstruct")):
-        return model, False
-    raise TypeError(f"model must be a path to an .onnx file or an OnnxModel, got "
-                    f"{type(model).__name__}")
-
-
-def _model_sha256(runner) -> Optional[str]:
-    """The SHA-256 of the model file ``runner`` was loaded from (``None`` without a file)."""
-    sha = getattr(runner, "sha256", None)
-    if isinstance(sha, str) and sha:
-        return sha
-    path = getattr(runner, "path", None)
-    if path is not None and Path(path).is_file():
-        return file_sha256(path)
-    return None
-
-
-def _open_input(input_path: PathLike, num_features: int):
-    from .dataset import load
-
-    ds = load(input_path, lazy=True)
-    if len(ds.feature_dims) != 2:
-        ds.close()
-        raise ValueError(f"{input_path}: features must be 2-D per instance (time, frequency), got "
-                         f"feature_dims {ds.feature_dims}; representations cannot be encoded again")
-    if ds.feature_shape[1] != num_features:
-        ds.close()
-        raise ValueError(f"{input_path}: instances have {ds.feature_shape[1]} "
-                         f"{ds.feature_dims[1]} values per time step but the model expects "
-                         f"{num_features}")
-    if len(ds) == 0:
-        ds.close()
-        raise ValueError(f"{input_path} holds no instances")
-    return ds
-
-
-def _meta(ds, a: int, b: int) -> Dict[str, Any]:
-    return dict(filenames=ds.filenames[a:b], chunk_nr=ds.chunk_nr[a:b],
-                label_nominal=ds.label_nominal[a:b], label_numeric=ds.label_numeric[a:b],
-                cv_folds=ds.cv_folds[a:b], partition=ds.partition[a:b])
-
-
-def generate(model, input_path: PathLike, output_path: PathLike, batch_size: int = 500,
-             device: str = "auto", n_threads: Optional[int] = None, resume: bool = True,
-             progress: Optional[bool] = None) -> Path:
-    """Write the representations of every instance of a stored data set.
-
-    Parameters
-    ----------
-    model : str, Path or OnnxModel
-        The exported encoder (``encoder.onnx``) -- or an autoencoder, whose representation output
-        is used.
-    input_path : str or Path
-        netCDF data set of spectrograms / autocorrelograms ``(time, F)`` (``rae-fast preprocess``).
-    output_path : str or Path
-        netCDF data set written: features ``(n, representation_size)``, feature dim
-        ``generated``, with the input's filenames, chunk numbers, labels, label map, folds,
-        partitions and attributes, in the same order, plus an attribute ``representation``
-        (model file name, kind, ``model_sha256``, ``input_fingerprint``, sizes).
-    batch_size : int
-        Instances read, encoded and written per step (auDeep's ``--batch-size 500``).
-    device, n_threads : see :class:`OnnxModel`.
-    resume : bool
-        Continue ``<output>.partial`` left by an interrupted run -- only when it was written by
-        the same model file (same SHA-256 of its bytes, not just the same name) from the same
-        input (same :func:`input_fingerprint`: size, modification time, file names, chunks) with
-        the same settings; otherwise it starts again and logs why (INFO). ``False`` always
-        starts again. A model object without a file (no ``path``/``sha256``) never resumes.
-    progress : bool or None
-        Progress bar (``None``: on a terminal only).
-
-    Returns
-    -------
-    Path
-        ``output_path``.
-
-    Example
-    -------
-    >>> generate("run/encoder.onnx", "spectrograms.nc", "representations.nc")   # doctest: +SKIP
-    PosixPath('representations.nc')
-    """
-    from .dataset import DataSetWriter
-
-    batch_size = check_int(batch_size, "batch_size", 1)
-    runner, owned = _open_model(model, device, n_threads)
-    output_path = Path(output_path)
-    try:
-        ds = _open_input(input_path, runner.num_features)
-        try:
-            if output_path.resolve() == Path(input_path).resolve():
-                raise ValueError(f"output {output_path} would overwrite the input")
-            model_sha = _model_sha256(runner)
-            attrs = dict(ds.attrs)
-            attrs["representation"] = {
-                "model": Path(getattr(runner, "path", "model")).name,
-                "model_kind": getattr(runner, "kind", "encoder"),
-                "model_sha256": model_sha,
-                "input_fingerprint": input_fingerprint(input_path, ds),
-                "representation_size": int(runner.representation_size),
-                "source_feature_dims": list(ds.feature_dims),
-                "source_feature_shape": list(ds.feature_shape)}
-            n = len(ds)
-            partial = partial_path(output_path)
-            had_partial = resume and partial.exists()
-            if had_partial and model_sha is None:
-                log.info("%s: the model has no file to fingerprint, so the partial output "
-                         "cannot be matched to it; starting again", partial)
-                resume = False
-            writer = DataSetWriter(output_path, ("generated",), (runner.representation_size,),
-                                   ds.n_folds, ds.label_map, attrs, resume=resume)
-            if had_partial and resume and not writer.resumed:
-                log.info("%s was written by another model (this one: %s, sha256 %s...), from "
-                         "another input or with other settings; starting again", partial,
-                         attrs["representation"]["model"], model_sha[:12])
-            if writer.n_written > n:
-                writer.abort(keep_partial=False)
-                writer = DataSetWriter(output_path, ("generated",),
-                                       (runner.representation_size,), ds.n_folds, ds.label_map,
-                                       attrs, resume=False)
-            start = writer.n_written
-            if start:
-                log.info("resuming %s after %d of %d instances", output_path, start, n)
-            with writer, progress_bar(total=n, initial=start, desc="generate", unit="inst",
-                                      disable=None if progress is None else not progress) as bar:
-                for a in range(start, n, batch_size):
-                    b = min(n, a + batch_size)
-                    reps = runner.encode(np.asarray(ds.features[a:b], dtype=np.float32))
-                    writer.append(reps, **_meta(ds, a, b))
-                    bar.update(b - a)
-        finally:
-            ds.close()
-    finally:
-        if owned:
-            runner.close()
-    return output_path
-
-
-def reconstruct(model, input_path: PathLike, output_path: PathLike,
-                rmse_path: Optional[PathLike] = None, batch_size: int = 100,
-                device: str = "auto", n_threads: Optional[int] = None,
-                progress: Optional[bool] = None) -> Tuple[Path, np.ndarray]:
-    """Write the autoencoder's reconstruction of every instance, and their RMSE.
-
-    Parameters
-    ----------
-    model : str, Path, OnnxModel, or any object with ``num_features`` and
-        ``reconstruct(x) -> (reconstruction, representation)``
-        Usually ``autoencoder.onnx`` from ``rae-fast export-onnx``.
-    input_path, output_path : str or Path
-        Input data set ``(time, F)``; the output has the same feature dims and shape, all
-        metadata and attributes, plus ``reconstruction_model`` (the model file name) and
-        ``reconstruction_mode``: the runner's ``reconstruction_mode`` attribute,
-        ``"teacher_forcing"`` for an :class:`OnnxModel` (the decoder gets the expected previous
-        frame at every step, as in training -- this measures less than a free-running decoder
-        that sees only the representation) or ``"free_running"``.
-    rmse_path : str or Path, optional
-        CSV ``index,filename,chunk_nr,rmse`` (default ``<output>.rmse.csv``), written atomically.
-    batch_size : int
-        Instances per step.
-
-    Returns
-    -------
-    (Path, ndarray)
-        ``output_path`` and the per-instance RMSE ``(n,)`` (over all time steps and features).
-
-    An interrupted run leaves no file under ``output_path`` and starts again next time.
-
-    Example
-    -------
-    >>> path, err = reconstruct("run/autoencoder.onnx", "specs.nc", "recon.nc")   # doctest: +SKIP
-    >>> float(err.mean())                                                         # doctest: +SKIP
-    0.11...
-    """
-    from .dataset import DataSetWriter
-
-    batch_size = check_int(batch_size, "batch_size", 1)
-    runner, owned = _open_model(model, device, n_threads)
-    output_path = Path(output_path)
-    rmse_path = Path(rmse_path) if rmse_path is not None else \
-        output_path.with_name(output_path.name + ".rmse.csv")
-    try:
-        if getattr(runner, "kind", "autoencoder") != "autoencoder":
-            raise ValueError(f"{getattr(runner, 'path', 'the model')} is an encoder; "
-                             "reconstruction needs the autoencoder export (RUN/autoencoder.onnx)")
-        mode = str(getattr(runner, "reconstruction_mode", "teacher_forcing"))
-        ds = _open_input(input_path, runner.num_features)
-        try:
-            if output_path.resolve() == Path(input_path).resolve():
-                raise ValueError(f"output {output_path} would overwrite the input")
-            n = len(ds)
-            errors = np.empty(n, dtype=np.float64)
-            attrs = dict(ds.attrs)
-            attrs["reconstruction_model"] = Path(getattr(runner, "path", "model")).name
-            attrs["reconstruction_mode"] = mode
-            with DataSetWriter(output_path, ds.feature_dims, ds.feature_shape, ds.n_folds,
-                               ds.label_map, attrs, keep_partial=False) as writer, \
-                    progress_bar(total=n, desc="reconstruct", unit="inst",
-                                 disable=None if progress is None else not progress) as bar:
-                for a in range(0, n, batch_size):
-                    b = min(n, a + batch_size)
-                    x = np.asarray(ds.features[a:b], dtype=np.float32)
-                    recon, _ = runner.reconstruct(x)
-                    recon = np.asarray(recon, dtype=np.float32)
-                    errors[a:b] = np.sqrt(np.mean((recon.astype(np.float64) - x) ** 2,
-                                                  axis=(1, 2)))
-                    writer.append(recon, **_meta(ds, a, b))
-                    bar.update(b - a)
-            buf = io.StringIO()
-            w = csv.writer(buf, lineterminator="\n")
-            w.writerow(["index", "filename", "chunk_nr", "rmse"])
-            for i in range(n):
-                w.writerow([i, ds.filenames[i], int(ds.chunk_nr[i]), f"{errors[i]:.8g}"])
-            atomic_write_text(rmse_path, buf.getvalue())
-        finally:
-            ds.close()
-    finally:
-        if owned:
-            runner.close()
-    return output_path, errors
