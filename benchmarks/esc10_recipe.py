@@ -34,6 +34,8 @@ import sys
 import time
 from pathlib import Path
 
+from rae_fast._validation import default_threads
+
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "esc10"
 
@@ -115,7 +117,7 @@ def main(argv=None) -> int:
     ap.add_argument("--clippings", type=float, nargs="+", default=[-30, -45, -60, -75])
     ap.add_argument("--epochs", type=int, default=64)
     ap.add_argument("--repeats", type=int, default=5)
-    ap.add_argument("--threads", type=int, default=os.cpu_count() or 1)
+    ap.add_argument("--threads", type=int, default=default_threads())
     ap.add_argument("--no-autocorrelogram", action="store_true")
     ap.add_argument("--quiet", action="store_true", help="no progress bars")
     a = ap.parse_args(argv)

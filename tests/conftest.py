@@ -15,6 +15,10 @@ Fixtures (all generated on the fly in temporary folders, nothing is downloaded):
                      ``class_folders``, ``no_metadata``); ``rows`` lists one dict per file
                      with ``filename`` (relative path), ``label``, ``fold`` (1-based or None),
                      ``partition`` (name or None).
+``one_torch_thread`` torch limited to one thread for the test (tiny models gain nothing from
+                     more, and one thread cannot be slowed by OpenMP barriers when other jobs
+                     share the cores); modules use ``pytestmark =
+                     pytest.mark.usefixtures("one_torch_thread")``.
 ``make_dataset``     ``make_dataset(n=12, feature_shape=(10, 8), n_labels=3, n_folds=2,
                      seed=0, feature_dims=None) -> DataSet``: random in-memory data set with
                      labels ``class0..``, one validation fold per instance (round robin),
@@ -30,6 +34,16 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 ESC10 = Path(__file__).resolve().parents[2] / "shared" / "data" / "esc10"
+
+
+@pytest.fixture
+def one_torch_thread():
+    """torch.set_num_threads(1) for one test, restored afterwards."""
+    torch = pytest.importorskip("torch")
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="session")

@@ -181,7 +181,7 @@ def test_other_settings_into_the_same_folder_are_refused(tmp_path, clips, capsys
     assert run(clips + ["--out", out] + FAST, capsys)[0] == 0
     rc, _, err = run(clips + ["--out", out, "--frame-length", "1024", "--hop-length", "256",
                               "--max-lag", "64"], capsys)
-    assert rc == 2 and "frame_length: 512 -> 1024" in err and "--overwrite" in err
+    assert rc == 2 and "--frame-length: 512 -> 1024" in err and "--overwrite" in err
     rc, _, err = run(clips + ["--out", out, "--frame-length", "1024", "--hop-length", "256",
                               "--max-lag", "64", "--overwrite"], capsys)
     assert rc == 0, err
@@ -194,11 +194,11 @@ def test_other_settings_into_the_same_folder_are_refused(tmp_path, clips, capsys
 
 @pytest.mark.parametrize("extra,needle", [
     (["--max-lag", "512", "--frame-length", "512"],
-     "max_lag (512) must be smaller than frame_length"),
-    (["--frame-length", "1"], "frame_length must be >= 2"),
-    (["--hop-length", "0"], "hop_length must be >= 1"),
+     "--max-lag (512) must be smaller than --frame-length"),
+    (["--frame-length", "1"], "--frame-length must be >= 2"),
+    (["--hop-length", "0"], "--hop-length must be >= 1"),
     (["--sr", "8000", "--fmin", "5000"], "fmin (5000.0 Hz) must be <= sr / 2"),
-    (["--sr", "8000", "--fmin", "10", "--frame-length", "512"], "raise frame_length or fmin"),
+    (["--sr", "8000", "--fmin", "10", "--frame-length", "512"], "raise --frame-length or fmin"),
     (["--fmin", "-3"], "--fmin must be > 0"),
     (["--sr", "0"], "--sr must be > 0"),
     (["--window", "nosuchwindow"], "nosuchwindow"),
@@ -275,7 +275,7 @@ def test_subprocess_runs_and_sigint_leaves_no_partial_file(tmp_path, clips):
                           "--out", str(tmp_path / "o2"), "--max-lag", "4096"],
                          capture_output=True, text=True)
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
-    assert bad.stderr.startswith("rae-fast autocorrelogram: error: impossible settings: max_lag")
+    assert bad.stderr.startswith("rae-fast autocorrelogram: error: impossible settings: --max-lag")
     # a real SIGINT in the middle of writing the second mesh
     hook = tmp_path / "hook.py"
     hook.write_text(textwrap.dedent("""

@@ -131,7 +131,7 @@ def test_preprocess_autocorrelogram_options(tmp_path, small, capsys, option, kwa
 
 @pytest.mark.parametrize("args, needle", [
     (["--features", "autocorrelogram", "--acf-window", "gauss"], "unknown window 'gauss'"),
-    (["--acf-window", "hann"], "acf_window only applies to features='autocorrelogram'"),
+    (["--acf-window", "hann"], "--acf-window only applies to --features 'autocorrelogram'"),
     (["--features", "autocorrelogram", "--max-lag", "0.005", "--fmin", "100"], "not both"),
 ])
 def test_preprocess_autocorrelogram_option_errors(tmp_path, small, capsys, args, needle):
@@ -215,7 +215,7 @@ def test_pretend_writes_png(tmp_path, small, capsys, monkeypatch):
 @pytest.mark.parametrize("args, needle", [
     (["preprocess", "--basedir", "{missing}"], "does not exist"),
     (["preprocess", "--basedir", "{root}", "--chunk-length", "1"], "--chunk-count"),
-    (["preprocess", "--basedir", "{root}", "--window-overlap", "0.5"], "window_overlap"),
+    (["preprocess", "--basedir", "{root}", "--window-overlap", "0.5"], "--window-overlap"),
     (["preprocess", "--basedir", "{root}", "--parser", "esc"], "cannot read"),
     (["preprocess", "--basedir", "{root}", "--parser", "nope"], "unknown parser"),
     (["preprocess", "--basedir", "{root}", "--parser-option", "n_folds=3"], "no option"),

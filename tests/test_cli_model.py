@@ -17,14 +17,7 @@ from rae_fast.model import load_model  # noqa: E402
 from rae_fast.model.checkpoints import list_checkpoints  # noqa: E402
 
 
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    """Tiny models gain nothing from more threads, and one thread cannot be slowed down by
-    OpenMP barriers when other jobs share the cores."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 F, T = 8, 12
@@ -171,7 +164,7 @@ def test_several_input_files(tmp_path, capsys):
     (["train", "--input", "{specs}", "--run-dir", "{tmp}/r", "--keep-prob", "0"],
      "--keep-prob must be in (0, 1]"),
     (["train", "--input", "{specs}", "--run-dir", "{tmp}/r", "--dropout", "1.0"],
-     "dropout must be in [0, 1"),
+     "--dropout must be < 1"),
     (["train", "--input", "{specs}", "--run-dir", "{tmp}/r", "--bidirectional-decoder",
       "--feed-previous-prob", "0.5"], "bidirectional decoder"),
     (["train", "--input", "{specs}", "--run-dir", "{tmp}/nothing", "--continue"],
@@ -202,7 +195,7 @@ def test_existing_run_and_model_mismatches(tmp_path, specs, capsys):
     assert "already holds a training run" in capsys.readouterr().err
     assert run_cli("train", "--input", specs, "--run-dir", run, "--num-units", "7", "--continue",
                    "--quiet") == 2
-    assert "num_units" in capsys.readouterr().err
+    assert "--num-units" in capsys.readouterr().err
     assert run_cli("export-onnx", run, "--no-autoencoder", "--output", tmp_path / "e.onnx") == 0
     assert not (run / "autoencoder.onnx").exists()
     capsys.readouterr()

@@ -18,14 +18,7 @@ from rae_fast.model import (AutoencoderConfig, RecurrentAutoencoder,  # noqa: E4
                             export_autoencoder, export_encoder)
 
 
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    """Tiny models gain nothing from more threads, and one thread cannot be slowed down by
-    OpenMP barriers when other jobs share the cores."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 F = 6

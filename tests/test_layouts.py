@@ -211,7 +211,7 @@ def test_preprocess_every_layout(tmp_path, make_collection, layout):
     s = FeatureSettings(window_width=0.05, window_overlap=0.025, mel_bands=20,
                         chunk_length=0.2, chunk_count=2)
     out = tmp_path / f"{layout}.nc"
-    res = preprocess(root, out, s, workers=2, show_progress=False)
+    res = preprocess(root, out, s, workers=2, progress=False)
     ds = load(out)
     parsed = parse_dataset(root)
     assert res.n_instances == len(ds) == 2 * len(rows)

@@ -12,14 +12,7 @@ from rae_fast.model import (AutoencoderConfig, RecurrentAutoencoder, reverse_pad
 from rae_fast.model.autoencoder import check_lengths  # noqa: E402
 
 
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    """Tiny models gain nothing from more threads, and one thread cannot be slowed down by
-    OpenMP barriers when other jobs share the cores."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 COMBOS = list(itertools.product(["gru", "lstm"], [1, 2], [False, True], [False, True]))

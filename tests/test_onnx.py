@@ -15,14 +15,7 @@ from rae_fast.model import onnx_export  # noqa: E402
 from rae_fast.model.onnx_export import autoencoder_to_onnx, encoder_to_onnx  # noqa: E402
 
 
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    """Tiny models gain nothing from more threads, and one thread cannot be slowed down by
-    OpenMP barriers when other jobs share the cores."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 TOL = 1e-5

@@ -306,8 +306,8 @@ SETTINGS = FeatureSettings(window_width=0.04, window_overlap=0.02, mel_bands=32,
 
 def test_preprocess_results_do_not_depend_on_workers(tmp_path, collection):
     root, rows = collection
-    a = preprocess(root, tmp_path / "w1.nc", SETTINGS, workers=1, show_progress=False)
-    b = preprocess(root, tmp_path / "w3.nc", SETTINGS, workers=3, show_progress=False)
+    a = preprocess(root, tmp_path / "w1.nc", SETTINGS, workers=1, progress=False)
+    b = preprocess(root, tmp_path / "w3.nc", SETTINGS, workers=3, progress=False)
     assert a.n_instances == b.n_instances == 15 and a.feature_shape == (49, 32)
     da, db = load(tmp_path / "w1.nc"), load(tmp_path / "w3.nc")
     assert da.equals(db)
@@ -318,7 +318,7 @@ def test_preprocess_results_do_not_depend_on_workers(tmp_path, collection):
 
 def test_preprocess_interrupted_then_resumed(tmp_path, collection, monkeypatch):
     root, _ = collection
-    ref = preprocess(root, tmp_path / "ref.nc", SETTINGS, workers=1, show_progress=False)
+    ref = preprocess(root, tmp_path / "ref.nc", SETTINGS, workers=1, progress=False)
     out = tmp_path / "out.nc"
     monkeypatch.setattr(DataSetWriter, "_FLUSH_BYTES", 1)
     real = pipeline.extract_features
@@ -332,10 +332,10 @@ def test_preprocess_interrupted_then_resumed(tmp_path, collection, monkeypatch):
 
     monkeypatch.setattr(pipeline, "extract_features", flaky)
     with pytest.raises(KeyboardInterrupt):
-        preprocess(root, out, SETTINGS, workers=2, show_progress=False)
+        preprocess(root, out, SETTINGS, workers=2, progress=False)
     assert not out.exists() and (tmp_path / "out.nc.partial").exists()
     monkeypatch.setattr(pipeline, "extract_features", real)
-    res = preprocess(root, out, SETTINGS, workers=2, show_progress=False)
+    res = preprocess(root, out, SETTINGS, workers=2, progress=False)
     assert 0 < res.resumed_files < 15 and res.resumed_files + res.processed_files == 15
     assert load(out).equals(load(tmp_path / "ref.nc"))
     assert ref.n_instances == 15
@@ -343,11 +343,11 @@ def test_preprocess_interrupted_then_resumed(tmp_path, collection, monkeypatch):
     monkeypatch.setattr(pipeline, "extract_features", flaky)
     calls[0] = 0
     with pytest.raises(KeyboardInterrupt):
-        preprocess(root, out, SETTINGS, workers=1, show_progress=False)
+        preprocess(root, out, SETTINGS, workers=1, progress=False)
     monkeypatch.setattr(pipeline, "extract_features", real)
     other = FeatureSettings(window_width=0.04, window_overlap=0.02, mel_bands=16,
                             fixed_length=1.0, center_fixed=True)
-    res = preprocess(root, out, other, workers=1, show_progress=False)
+    res = preprocess(root, out, other, workers=1, progress=False)
     assert res.resumed_files == 0 and load(out).feature_shape == (49, 16)
 
 
@@ -373,11 +373,11 @@ def test_autocorrelogram_options_are_part_of_the_resume_fingerprint(tmp_path, co
         calls[0] = 0
         monkeypatch.setattr(pipeline, "extract_features", flaky)
         with pytest.raises(KeyboardInterrupt):
-            preprocess(root, out, first, workers=1, show_progress=False)
+            preprocess(root, out, first, workers=1, progress=False)
         assert (tmp_path / "acf.nc.partial").exists()
         monkeypatch.setattr(pipeline, "extract_features", real)
         changed = FeatureSettings(**base, **other)
-        res = preprocess(root, out, changed, workers=1, show_progress=False)
+        res = preprocess(root, out, changed, workers=1, progress=False)
         assert res.resumed_files == 0 and res.processed_files == 15   # not mixed with `first`
         ds = load(out)
         key, value = next(iter(other.items()))
@@ -393,11 +393,11 @@ def test_preprocess_bad_files_listed_or_skipped(tmp_path, collection, write_audi
     (root / "bird" / "notes.wav").write_text("not audio")
     (root / "car" / "empty.flac").write_bytes(b"")
     with pytest.raises(ValueError) as err:
-        preprocess(root, tmp_path / "x.nc", SETTINGS, show_progress=False)
+        preprocess(root, tmp_path / "x.nc", SETTINGS, progress=False)
     msg = str(err.value)
     assert "2 unusable" in msg and "bird/notes.wav" in msg and "car/empty.flac" in msg
     assert not (tmp_path / "x.nc").exists() and not (tmp_path / "x.nc.partial").exists()
-    res = preprocess(root, tmp_path / "x.nc", SETTINGS, skip_bad=True, show_progress=False)
+    res = preprocess(root, tmp_path / "x.nc", SETTINGS, skip_bad=True, progress=False)
     assert res.n_instances == 15 and len(res.skipped) == 2
     ds = load(tmp_path / "x.nc")
     assert len(ds.attrs["skipped_files"]) == 2
@@ -409,14 +409,14 @@ def test_preprocess_needs_equal_shapes(tmp_path, make_collection):
     import soundfile as sf_
     sf_.write(str(root / "bird" / "long.wav"), np.zeros(24000, np.float32) + 0.1, 16000)
     s = FeatureSettings(window_width=0.04, window_overlap=0.02, mel_bands=16)
-    with pytest.raises(ValueError, match="fixed-length"):
-        preprocess(root, tmp_path / "y.nc", s, show_progress=False)
+    with pytest.raises(ValueError, match="fixed_length"):
+        preprocess(root, tmp_path / "y.nc", s, progress=False)
     s2 = FeatureSettings(window_width=0.04, window_overlap=0.02, mel_bands=16,
                          chunk_length=0.3, chunk_count=3)
-    res = preprocess(root, tmp_path / "y.nc", s2, show_progress=False)
+    res = preprocess(root, tmp_path / "y.nc", s2, progress=False)
     ds = load(tmp_path / "y.nc")
     assert res.n_instances == 7 * 3 and ds.chunk_nr.tolist() == [0, 1, 2] * 7
     s3 = FeatureSettings(window_width=0.04, window_overlap=0.02, mel_bands=16,
                          chunk_length=0.3, chunk_count=4)
     with pytest.raises(ValueError, match="too few chunks"):
-        preprocess(root, tmp_path / "z.nc", s3, show_progress=False)
+        preprocess(root, tmp_path / "z.nc", s3, progress=False)

@@ -17,9 +17,22 @@ from . import _core
 MAX_FFT_SIZE = 1 << 27
 
 
-def check_int(value, name: str, minimum: Optional[int] = None, maximum: Optional[int] = None) -> int:
-    """Return ``value`` as an ``int`` after checking its type and range."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+def is_integer(value) -> bool:
+    """True for Python / numpy integers (``bool`` excluded: ``True`` is not a count)."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
+
+
+def check_int(value, name: str, minimum: Optional[int] = None, maximum: Optional[int] = None,
+              *, allow_none: bool = False) -> Optional[int]:
+    """Return ``value`` as an ``int`` after checking its type and range (``None`` passes
+    through with ``allow_none``).
+
+    >>> check_int(3, "n_mels", 1)
+    3
+    """
+    if value is None and allow_none:
+        return None
+    if not is_integer(value):
         raise TypeError(f"{name} must be an integer, got {type(value).__name__} ({value!r})")
     value = int(value)
     if minimum is not None and value < minimum:
@@ -30,8 +43,16 @@ def check_int(value, name: str, minimum: Optional[int] = None, maximum: Optional
 
 
 def check_float(value, name: str, minimum: Optional[float] = None, maximum: Optional[float] = None,
-                strict_min: bool = False) -> float:
-    """Return ``value`` as a finite ``float`` after checking its type and range."""
+                strict_min: bool = False, *, strict_max: bool = False,
+                allow_none: bool = False) -> Optional[float]:
+    """Return ``value`` as a finite ``float`` after checking its type and range (``None`` passes
+    through with ``allow_none``; ``strict_min`` / ``strict_max`` exclude the bounds).
+
+    >>> check_float(0.5, "window_width", 0.0, strict_min=True)
+    0.5
+    """
+    if value is None and allow_none:
+        return None
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a real number, got {type(value).__name__} ({value!r})")
     value = float(value)
@@ -42,9 +63,19 @@ def check_float(value, name: str, minimum: Optional[float] = None, maximum: Opti
             raise ValueError(f"{name} must be > {minimum}, got {value}")
         if not strict_min and value < minimum:
             raise ValueError(f"{name} must be >= {minimum}, got {value}")
-    if maximum is not None and value > maximum:
-        raise ValueError(f"{name} must be <= {maximum}, got {value}")
+    if maximum is not None:
+        if strict_max and not value < maximum:
+            raise ValueError(f"{name} must be < {maximum}, got {value}")
+        if not strict_max and value > maximum:
+            raise ValueError(f"{name} must be <= {maximum}, got {value}")
     return value
+
+
+def check_bool(value, name: str) -> bool:
+    """``value`` as a ``bool``; anything but ``True`` / ``False`` (numpy's too) is a TypeError."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
 
 
 def check_threads(n_threads) -> int:

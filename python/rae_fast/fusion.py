@@ -25,13 +25,13 @@ counts twice as much as a set of weight 1 for the classifier, as intended.
 from __future__ import annotations
 
 import logging
-import numbers
 import os
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Union
 
 import numpy as np
 
+from ._validation import check_float
 from .dataset import MISSING, DataSet, DataSetWriter, load
 
 PathLike = Union[str, "os.PathLike[str]"]
@@ -138,11 +138,7 @@ def _check_weights(weights, n: int) -> List[float]:
         raise ValueError(f"weights must have one entry per data set ({n}), got {len(weights)}")
     out = []
     for w in weights:
-        if isinstance(w, (bool, np.bool_)) or not isinstance(w, numbers.Real):
-            raise TypeError(f"weights must be numbers, got {w!r}")
-        if not (np.isfinite(w) and w > 0):
-            raise ValueError(f"weights must be finite and > 0, got {w!r}")
-        out.append(float(w))
+        out.append(check_float(w, "weights", 0.0, strict_min=True))
     return out
 
 
@@ -195,7 +191,7 @@ def _plan(datasets: Sequence[DataSet], names: Sequence[str], weights, dimension:
     for ds, name in zip(datasets, names):
         if dimension not in ds.feature_dims:
             raise ValueError(f"{name} has no feature dimension {dimension!r} (its dimensions "
-                             f"are {ds.feature_dims}); choose --dimension accordingly")
+                             f"are {ds.feature_dims}); choose dimension=NAME accordingly")
         if ds.feature_dims != ref.feature_dims:
             raise ValueError(f"{name} has feature dimensions {ds.feature_dims} but {names[0]} "
                              f"has {ref.feature_dims}")

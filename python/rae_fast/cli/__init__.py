@@ -12,8 +12,9 @@ import argparse
 import importlib
 import importlib.util
 import logging
+import re
 import sys
-from typing import List, Optional
+from typing import Dict, List, Optional
 
 from .._version import __version__
 
@@ -29,6 +30,50 @@ _GROUPS = [
 #: Exceptions that are the user's to fix: printed as one clear line, exit status 2.
 USER_ERRORS = (ValueError, TypeError, FileNotFoundError, FileExistsError, PermissionError,
                IsADirectoryError, NotADirectoryError, ImportError, OSError)
+
+
+def _flag_map(subparser: argparse.ArgumentParser) -> Dict[str, str]:
+    """Library parameter name -> this command's flag, from the parser's own options plus the
+    ``flag_aliases`` a command declares (``set_defaults(flag_aliases={"mel_bands":
+    "--mel-spectrum"})``) where a library parameter has another name on the command line."""
+    flags: Dict[str, str] = {}
+    for action in subparser._actions:
+        longs = [o for o in action.option_strings if o.startswith("--")]
+        if longs and action.dest not in ("help",):
+            flags.setdefault(action.dest, longs[0])
+    flags.update(subparser.get_default("flag_aliases") or {})
+    return flags
+
+
+def translate_message(message: str, flags: Dict[str, str]) -> str:
+    """Write a library error message in the command line's words: ``fixed_length`` ->
+    ``--fixed-length``. Library errors name parameters; only snake_case names (and a name that
+    starts the message, as in "workers must be >= 1") are replaced, never inside a path or a
+    longer word.
+
+    >>> flags = {"fixed_length": "--fixed-length", "skip_bad": "--skip-bad", "name": "--name"}
+    >>> translate_message("set fixed_length, or use skip_bad=True or name=NAME", flags)
+    'set --fixed-length, or use --skip-bad or --name NAME'
+    """
+    def swap(m: "re.Match") -> str:
+        return flags.get(m.group(0), m.group(0))
+
+    def assign(m: "re.Match") -> str:
+        flag = flags.get(m.group(1))
+        if flag is None:
+            return m.group(0)
+        return flag if m.group(2) == "True" else f"{flag} {m.group(2)}"
+
+    message = re.sub(r"(?<![\w./\\-])([a-z][a-z0-9_]*)=([^\s,;)]+)", assign, message)
+
+    names = sorted((n for n in flags if "_" in n), key=len, reverse=True)
+    if names:
+        pattern = r"(?<![\w./\\-])(?:" + "|".join(map(re.escape, names)) + r")(?![\w/\\-])"
+        message = re.sub(pattern, swap, message)
+    first = re.match(r"^([a-z][a-z0-9]*)(?= must | is | has )", message)
+    if first and first.group(1) in flags:
+        message = flags[first.group(1)] + message[first.end():]
+    return message
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -50,6 +95,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _command_parser(parser: argparse.ArgumentParser, command: str
+                    ) -> Optional[argparse.ArgumentParser]:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return action.choices.get(command)
+    return None
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     """Entry point of the ``rae-fast`` console script; returns the exit status."""
     parser = build_parser()
@@ -65,7 +118,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     except USER_ERRORS as exc:
         if args.debug:
             raise
-        print(f"rae-fast {args.command}: error: {exc}", file=sys.stderr)
+        sub = _command_parser(parser, args.command)
+        text = translate_message(str(exc), _flag_map(sub)) if sub is not None else str(exc)
+        print(f"rae-fast {args.command}: error: {text}", file=sys.stderr)
         return 2
     return int(status or 0)
 

@@ -32,3 +32,16 @@ def finite_float(text: str) -> float:
     if not math.isfinite(value):
         raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
     return value
+
+
+def none_or(conv):
+    """An argparse ``type``: ``none`` / ``off`` / empty -> None, anything else through ``conv``."""
+    def parse(text: str):
+        if text.strip().lower() in ("none", "off", ""):
+            return None
+        try:
+            return conv(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number or 'none', got {text!r}") from None
+    parse.__name__ = f"none_or_{getattr(conv, '__name__', 'value')}"
+    return parse

@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 from typing import Any, Dict, Optional, Sequence, Tuple
 
-from .autocorr import _none_or
+from ._types import none_or
 
 _FILE_HINT = "a data set file (.nc) or a collection folder"
 
@@ -112,7 +112,7 @@ def _inspect_collection(args) -> int:
 
     from ..audio import AudioError, audio_info
     from ..layouts import parse_dataset
-    from ..progress import progress
+    from ..progress import progress as progress_bar
 
     parsed = parse_dataset(args.path, args.parser, **dict(args.parser_option or []))
     infos, bad = [], []
@@ -123,8 +123,8 @@ def _inspect_collection(args) -> int:
                 return audio_info(inst.path)
             except AudioError as exc:
                 return exc
-        results = progress(pool.map(one, parsed.instances), total=len(parsed.instances),
-                           desc="inspect", unit="file", disable=True if args.json else None)
+        results = progress_bar(pool.map(one, parsed.instances), total=len(parsed.instances),
+                               desc="inspect", unit="file", disable=True if args.json else None)
         for inst, res in zip(parsed.instances, results):
             (bad.append((inst.filename, res.reason)) if isinstance(res, AudioError)
              else infos.append(res))
@@ -368,7 +368,7 @@ def cmd_preprocess(args) -> int:
         res = preprocess(args.basedir, out, settings, parser=args.parser,
                          parser_options=dict(args.parser_option or []), workers=args.workers,
                          skip_bad=args.skip_bad, resume=not args.no_resume,
-                         show_progress=False if args.quiet else None)
+                         progress=False if args.quiet else None)
     except KeyboardInterrupt:
         print(f"rae-fast preprocess: the instances written so far are kept in {out}.partial; "
               "run the same command again to resume (or add --no-resume to start over)",
@@ -494,10 +494,10 @@ def register(subparsers) -> None:
     p.add_argument("--fmin", type=float, default=None, metavar="HZ",
                    help="autocorrelograms: lowest frequency (sets the largest lag to its "
                         "period; not with --max-lag)")
-    p.add_argument("--acf-window", type=_none_or(str), default=None, metavar="NAME",
+    p.add_argument("--acf-window", type=none_or(str), default=None, metavar="NAME",
                    help="autocorrelograms: window applied to each frame, e.g. hann (none: "
                         "rectangular)")
-    p.add_argument("--acf-normalize", type=_none_or(str), default="lag0",
+    p.add_argument("--acf-normalize", type=none_or(str), default="lag0",
                    choices=("lag0", "unbiased", None), metavar="{lag0,unbiased,none}",
                    help="autocorrelograms: lag0: r[0] = 1; unbiased: divide by the overlap; "
                         "none: raw sums")
@@ -514,7 +514,7 @@ def register(subparsers) -> None:
                    help="only plot the file at INDEX (spectrogram + amplitude histogram) to a PNG")
     p.add_argument("--pretend-output", default=None, metavar="PNG",
                    help="where --pretend writes (default: OUTPUT.pretend-INDEX.png)")
-    p.set_defaults(func=cmd_preprocess)
+    p.set_defaults(func=cmd_preprocess, flag_aliases={"mel_bands": "--mel-spectrum"})
 
     p = subparsers.add_parser(
         "modify", help="add or remove cross-validation folds or a partitioning",

@@ -18,11 +18,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import time
 from pathlib import Path
 
 from .._io import atomic_write_text
+from .._validation import default_threads
 
 #: Settings of the full demo and of ``--quick`` (used by the tests and CI).
 PRESETS = {
@@ -122,7 +122,7 @@ def run_demo(args) -> int:
         preset["epochs"] = args.epochs
     if args.data is not None and not args.data.is_dir():
         raise ValueError(f"--data {args.data} is not a folder")
-    threads = args.threads or os.cpu_count() or 1
+    threads = args.threads or default_threads()
     if threads < 1:
         raise ValueError(f"--threads must be >= 1, got {args.threads}")
     out: Path = args.out

@@ -114,7 +114,7 @@ def _cmd_evaluate(args) -> int:
                          "--eval-partitions")
     dataset = load(_existing(args.input, "input file"))
     common = dict(repeat=args.repeat, seed=args.seed, upsample=args.upsample,
-                  majority_vote=args.majority_vote, n_jobs=args.jobs, show_progress=None)
+                  majority_vote=args.majority_vote, n_jobs=args.jobs, progress=None)
     params = _classifier_params(args)
     try:
         if args.cross_validate:

@@ -266,7 +266,7 @@ def register(subparsers) -> None:
     opt.add_argument("--keep-checkpoints", type=positive_int, default=3, metavar="K",
                      help="keep the newest K checkpoints (default 3)")
     _add_runtime_options(p)
-    p.set_defaults(func=_cmd_train)
+    p.set_defaults(func=_cmd_train, flag_aliases={"resume": "--continue"})
 
     p = subparsers.add_parser(
         "export-onnx", help="export a trained model to ONNX",

@@ -16,6 +16,8 @@ from typing import Any, Dict, Iterable, Mapping, Optional, Sequence, Tuple, Unio
 
 import numpy as np
 
+from .._validation import is_integer
+
 PathLike = Union[str, "os.PathLike[str]"]
 
 #: In-memory marker for a missing integer value (chunk_nr, label_numeric, cv_folds, partition).
@@ -82,7 +84,7 @@ def _check_feature_shape(feature_shape, n_dims: int) -> Tuple[int, ...]:
     except TypeError:
         raise TypeError(f"feature_shape must be a tuple of int, got {feature_shape!r}") from None
     for s in shape:
-        if isinstance(s, (bool, np.bool_)) or not isinstance(s, numbers.Integral):
+        if not is_integer(s):
             raise TypeError(f"feature_shape must be a tuple of int, got {feature_shape!r}")
         if s < 1:
             raise ValueError(f"feature_shape entries must be >= 1, got {shape}")
@@ -127,7 +129,7 @@ def _check_label_map(label_map) -> Optional[Dict[str, int]]:
         name, idx = item
         if not isinstance(name, str) or name == "":
             raise TypeError(f"label_map keys must be non-empty str, got {name!r}")
-        if isinstance(idx, (bool, np.bool_)) or not isinstance(idx, numbers.Integral):
+        if not is_integer(idx):
             if isinstance(idx, float) and float(idx).is_integer():
                 idx = int(idx)
             else:
@@ -302,7 +304,7 @@ def _index_array(indices, n: int, name: str = "indices") -> np.ndarray:
     """slice / bool mask / int sequence -> int64 index array into range(n)."""
     if isinstance(indices, slice):
         return np.arange(n, dtype=np.int64)[indices]
-    if isinstance(indices, numbers.Integral) and not isinstance(indices, (bool, np.bool_)):
+    if is_integer(indices):
         indices = [indices]
     arr = np.asarray(indices)
     if arr.dtype == bool:

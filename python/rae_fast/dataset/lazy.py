@@ -1,13 +1,13 @@
 """Features that stay on disk until indexed (:class:`LazyFeatures`), read from netCDF4."""
 from __future__ import annotations
 
-import numbers
 import threading
 from pathlib import Path
 from typing import Optional, Tuple
 
 import numpy as np
 
+from .._validation import is_integer
 from ._schema import PathLike, _index_array
 
 #: HDF5 is usually built without thread safety: every netCDF call of the package holds this lock.
@@ -128,7 +128,7 @@ class LazyFeatures:
         rest = ()
         if isinstance(key, tuple):
             key, rest = key[0], key[1:]
-        if isinstance(key, numbers.Integral) and not isinstance(key, (bool, np.bool_)):
+        if is_integer(key):
             n = len(self)
             if not -n <= key < n:
                 raise IndexError(f"instance index {key} out of range for {n} instances")

@@ -6,7 +6,7 @@ from typing import Any, Dict, Iterator, List, Tuple
 
 import numpy as np
 
-from .._validation import check_int
+from .._validation import check_int, is_integer
 from ._schema import (MISSING, Partition, Split, _check_attrs, _check_feature_dims,
                       _check_features_array, _index_array, _int_column, _labels, _str_column)
 from .lazy import LazyFeatures
@@ -182,8 +182,7 @@ class DataSet:
 
         >>> train, valid = ds.fold_indices(0)            # doctest: +SKIP
         """
-        if isinstance(fold, (bool, np.bool_)) or not isinstance(fold, numbers.Integral):
-            raise TypeError(f"fold must be an int, got {fold!r}")
+        fold = check_int(fold, "fold")
         if not 0 <= fold < self.n_folds:
             raise ValueError(f"fold must be in [0, {self.n_folds}), got {fold}"
                              + (" (the data set has no cross-validation folds)"
@@ -209,7 +208,7 @@ class DataSet:
                     p = Partition[p.upper()]
                 except KeyError:
                     raise ValueError(f"unknown partition {p!r} (use train, devel or test)") from None
-            elif isinstance(p, (bool, np.bool_)) or not isinstance(p, numbers.Integral):
+            elif not is_integer(p):
                 raise TypeError(f"partition must be a Partition, int or name, got {p!r}")
             elif int(p) not in (0, 1, 2):
                 raise ValueError(f"unknown partition {p!r} (0 train, 1 devel, 2 test)")

@@ -6,13 +6,13 @@ import contextlib
 import hashlib
 import json
 import logging
-import numbers
 import os
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional
 
 import numpy as np
 
+from .._validation import check_int
 from .._io import partial_path
 from .._version import __version__
 from ._schema import (_ATTR_COMPLETE, _ATTR_FEATURE_DIMS, _ATTR_HEADER, _ATTR_JSON,
@@ -93,11 +93,7 @@ class DataSetWriter:
         self.partial = partial_path(self.path)
         self.feature_dims = _check_feature_dims(feature_dims)
         self.feature_shape = _check_feature_shape(feature_shape, len(self.feature_dims))
-        if isinstance(n_folds, (bool, np.bool_)) or not isinstance(n_folds, numbers.Integral):
-            raise TypeError(f"n_folds must be an int, got {n_folds!r}")
-        if n_folds < 0:
-            raise ValueError(f"n_folds must be >= 0, got {n_folds}")
-        self.n_folds = int(n_folds)
+        self.n_folds = check_int(n_folds, "n_folds", 0)
         self.label_map = _check_label_map(label_map)
         self.attrs = _check_attrs(attrs)
         self.keep_partial = bool(keep_partial)

@@ -6,6 +6,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 
+from .._validation import check_int
 from ._schema import MISSING, Partition, Split
 
 # ------------------------------------------------------------------ folds and partitions
@@ -64,8 +65,7 @@ def make_cv_folds(n_folds: int, *, n: Optional[int] = None, labels=None, groups=
     >>> make_cv_folds(2, labels=["a", "a", "b", "b"], seed=0).sum(axis=0).tolist()
     [2, 2]
     """
-    if isinstance(n_folds, (bool, np.bool_)) or not isinstance(n_folds, numbers.Integral):
-        raise TypeError(f"n_folds must be an int, got {n_folds!r}")
+    check_int(n_folds, "n_folds")
     if n is None:
         src = labels if labels is not None else groups
         if src is None:

@@ -11,7 +11,7 @@ import numpy as np
 from .metrics import accuracy, check_class_indices, confusion_matrix, uar
 from .mlp import MLPClassifier, resolve_device, torch_threads
 from .results import EvaluationResult
-from .._validation import check_int, default_threads
+from .._validation import check_bool, check_int, default_threads
 from .components import WeightedStandardScaler, _vote, make_classifier, upsample_indices
 
 log = logging.getLogger(__name__)
@@ -47,10 +47,7 @@ def _check_split_indices(idx, n: int, what: str) -> np.ndarray:
     return arr.astype(np.int64)
 
 
-def _check_bool(value, name: str) -> bool:
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name} must be True or False, got {value!r}")
-    return bool(value)
+_check_bool = check_bool  # the protocols share it
 
 
 def _default_jobs(n_tasks: int) -> int:
@@ -65,7 +62,7 @@ def evaluate_splits(X, y, splits: Sequence[Tuple[Any, Any]], *, class_names=None
                     repeat: int = 1, seed: int = 0, n_jobs: Optional[int] = None,
                     feature_weights=None, split_names: Optional[Sequence[str]] = None,
                     settings: Optional[Dict[str, Any]] = None,
-                    show_progress: Optional[bool] = False) -> EvaluationResult:
+                    progress: Optional[bool] = False) -> EvaluationResult:
     """Train and evaluate a classifier on each ``(train_idx, eval_idx)`` split of ``X``.
 
     Parameters
@@ -104,7 +101,7 @@ def evaluate_splits(X, y, splits: Sequence[Tuple[Any, Any]], *, class_names=None
         Applied after standardisation (fused feature sets).
     split_names, settings : optional
         Labels and metadata stored in the result.
-    show_progress : bool or None
+    progress : bool or None
         Progress bar over the splits (None: when standard error is a terminal).
 
     Returns
@@ -239,12 +236,12 @@ def evaluate_splits(X, y, splits: Sequence[Tuple[Any, Any]], *, class_names=None
                  f" (repeat {r + 1})" if repeat > 1 else "", 100 * a, 100 * u)
         return a, u, confusion_matrix(truth, pred, k)
 
-    from ..progress import progress
+    from ..progress import progress as progress_bar
 
     results: Dict[Tuple[int, int], Tuple[float, float, np.ndarray]] = {}
     with torch_threads(torch_n):
-        with progress(total=len(tasks), desc="evaluate", unit="split",
-                      disable=None if show_progress is None else not show_progress) as bar:
+        with progress_bar(total=len(tasks), desc="evaluate", unit="split",
+                      disable=None if progress is None else not progress) as bar:
             if n_jobs == 1 or len(tasks) == 1:
                 for t in tasks:
                     results[t] = run(t)

@@ -18,12 +18,12 @@ Also here: :func:`format_confusion_matrix` (a readable text table) and
 """
 from __future__ import annotations
 
-import numbers
 import os
 from typing import Optional, Sequence, Union
 
 import numpy as np
 
+from .._validation import check_int
 from .._io import atomic_path
 
 PathLike = Union[str, "os.PathLike[str]"]
@@ -35,11 +35,7 @@ __all__ = ["confusion_matrix", "accuracy", "uar", "per_class_recall", "recall_fr
 # ----------------------------------------------------------------------------- validation
 
 def _check_n_classes(n_classes) -> int:
-    if isinstance(n_classes, (bool, np.bool_)) or not isinstance(n_classes, numbers.Integral):
-        raise TypeError(f"n_classes must be an int, got {n_classes!r}")
-    if n_classes < 1:
-        raise ValueError(f"n_classes must be >= 1, got {n_classes}")
-    return int(n_classes)
+    return check_int(n_classes, "n_classes", 1)
 
 
 def check_class_indices(y, name: str, n_classes: Optional[int] = None) -> np.ndarray:

@@ -23,13 +23,13 @@ same predictions.
 from __future__ import annotations
 
 import contextlib
-import numbers
 from typing import Iterator, List, Optional
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array, check_is_fitted, check_random_state, check_X_y
+from .._validation import check_bool, check_float, check_int
 
 __all__ = ["MLPClassifier", "torch_threads", "resolve_device"]
 
@@ -93,27 +93,6 @@ def resolve_device(device) -> str:
                                  f"{torch.cuda.device_count()} CUDA device(s) available")
         return dev
     raise ValueError(f"device must be 'cpu', 'cuda', 'cuda:N' or 'auto', got {device!r}")
-
-
-def _check_int(value, name, minimum, allow_none=False):
-    if value is None and allow_none:
-        return None
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an int, got {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
-    return int(value)
-
-
-def _check_real(value, name, lo, hi, lo_open=False, hi_open=False):
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a number, got {value!r}")
-    v = float(value)
-    if not np.isfinite(v) or (v <= lo if lo_open else v < lo) or (v >= hi if hi_open else v > hi):
-        lb = "(" if lo_open else "["
-        rb = ")" if hi_open else "]"
-        raise ValueError(f"{name} must be in {lb}{lo}, {hi}{rb}, got {value!r}")
-    return v
 
 
 class MLPClassifier(ClassifierMixin, BaseEstimator):
@@ -184,15 +163,14 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
 
     # ------------------------------------------------------------------------------ fitting
     def _check_params(self):
-        _check_int(self.hidden_layers, "hidden_layers", 0)
-        _check_int(self.hidden_units, "hidden_units", 1)
-        _check_real(self.dropout, "dropout", 0.0, 1.0, hi_open=True)
-        _check_real(self.learning_rate, "learning_rate", 0.0, np.inf, lo_open=True, hi_open=True)
-        _check_int(self.epochs, "epochs", 1)
-        _check_int(self.batch_size, "batch_size", 1, allow_none=True)
-        if not isinstance(self.shuffle, (bool, np.bool_)):
-            raise TypeError(f"shuffle must be True or False, got {self.shuffle!r}")
-        _check_int(self.n_threads, "n_threads", 1, allow_none=True)
+        check_int(self.hidden_layers, "hidden_layers", 0)
+        check_int(self.hidden_units, "hidden_units", 1)
+        check_float(self.dropout, "dropout", 0.0, 1.0, strict_max=True)
+        check_float(self.learning_rate, "learning_rate", 0.0, strict_min=True)
+        check_int(self.epochs, "epochs", 1)
+        check_int(self.batch_size, "batch_size", 1, allow_none=True)
+        check_bool(self.shuffle, "shuffle")
+        check_int(self.n_threads, "n_threads", 1, allow_none=True)
         return resolve_device(self.device)
 
     def fit(self, X, y) -> "MLPClassifier":

@@ -38,7 +38,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from .._validation import check_int
+from .._validation import check_int, is_integer
 from ..dataset import MISSING, DataSet, Partition
 from .components import _vote, make_classifier, upsample_indices
 from .engine import _check_bool, evaluate_splits
@@ -131,7 +131,7 @@ def _labelled_classes(dataset: DataSet, used: np.ndarray, what: str):
 
 def cross_validate(dataset: DataSet, classifier="mlp", *, repeat: int = 1, seed: int = 0,
                    upsample: bool = False, majority_vote: bool = False,
-                   n_jobs: Optional[int] = None, show_progress: Optional[bool] = False,
+                   n_jobs: Optional[int] = None, progress: Optional[bool] = False,
                    **classifier_params) -> EvaluationResult:
     """Cross-validated evaluation over the folds stored in ``dataset`` (auDeep's protocol).
 
@@ -144,7 +144,7 @@ def cross_validate(dataset: DataSet, classifier="mlp", *, repeat: int = 1, seed:
     dataset : DataSet
         Labelled representations with ``cv_folds`` (features of any shape, flattened).
     classifier : ``"mlp"``, ``"svm"`` or a scikit-learn classifier
-    repeat, seed, upsample, majority_vote, n_jobs, show_progress
+    repeat, seed, upsample, majority_vote, n_jobs, progress
         See :func:`evaluate_splits`.
     **classifier_params
         E.g. ``epochs=400, dropout=0.4`` (MLP) or ``C=0.1`` (SVM).
@@ -187,7 +187,7 @@ def cross_validate(dataset: DataSet, classifier="mlp", *, repeat: int = 1, seed:
         X, np.where(y < 0, 0, y), splits, class_names=class_names, classifier=classifier,
         classifier_params=classifier_params, groups=dataset.filenames, upsample=upsample,
         majority_vote=majority_vote, repeat=repeat, seed=seed, n_jobs=n_jobs,
-        feature_weights=weights, split_names=names, show_progress=show_progress,
+        feature_weights=weights, split_names=names, progress=progress,
         settings={"protocol": f"{dataset.n_folds}-fold cross-validation"})
 
 
@@ -203,7 +203,7 @@ def _partition_list(parts, name: str) -> List[Partition]:
                 p = Partition[p.strip().upper()]
             except KeyError:
                 raise ValueError(f"{name}: unknown partition {p!r} (train, devel, test)") from None
-        elif isinstance(p, (bool, np.bool_)) or not isinstance(p, numbers.Integral):
+        elif not is_integer(p):
             raise TypeError(f"{name} must hold partition names or values, got {p!r}")
         else:
             try:
@@ -221,7 +221,7 @@ def _partition_list(parts, name: str) -> List[Partition]:
 def evaluate_partitions(dataset: DataSet, train_partitions, eval_partitions,
                         classifier="mlp", *, repeat: int = 1, seed: int = 0,
                         upsample: bool = False, majority_vote: bool = False,
-                        n_jobs: Optional[int] = None, show_progress: Optional[bool] = False,
+                        n_jobs: Optional[int] = None, progress: Optional[bool] = False,
                         **classifier_params) -> EvaluationResult:
     """Train on some partitions of ``dataset``, evaluate on others (auDeep's partitioned
     evaluation, e.g. train -> devel while tuning, train+devel -> test at the end).
@@ -232,7 +232,7 @@ def evaluate_partitions(dataset: DataSet, train_partitions, eval_partitions,
         Labelled representations with partition information.
     train_partitions, eval_partitions : partition name / value / :class:`Partition` or list
         ``"train"``, ``"devel"``, ``"test"`` (case-insensitive) or 0, 1, 2.
-    classifier, repeat, seed, upsample, majority_vote, n_jobs, show_progress, **classifier_params
+    classifier, repeat, seed, upsample, majority_vote, n_jobs, progress, **classifier_params
         As in :func:`cross_validate`.
 
     >>> res = evaluate_partitions(ds, "train", "devel", "svm", C=0.01)   # doctest: +SKIP
@@ -262,7 +262,7 @@ def evaluate_partitions(dataset: DataSet, train_partitions, eval_partitions,
         classifier_params=classifier_params, groups=dataset.filenames, upsample=upsample,
         majority_vote=majority_vote, repeat=repeat, seed=seed, n_jobs=n_jobs,
         feature_weights=weights, split_names=[f"{tname} -> {ename}"],
-        show_progress=show_progress,
+        progress=progress,
         settings={"protocol": f"partitioned evaluation ({tname} -> {ename})"})
 
 

@@ -25,6 +25,8 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array, check_is_fitted, check_X_y
 
+from .._validation import check_bool, check_float, check_int
+
 __all__ = ["LinearSVMClassifier"]
 
 
@@ -83,17 +85,9 @@ class LinearSVMClassifier(ClassifierMixin, BaseEstimator):
         self.random_state = random_state
 
     def _check_params(self):
-        if isinstance(self.C, (bool, np.bool_)) or not isinstance(self.C, numbers.Real):
-            raise TypeError(f"C must be a number, got {self.C!r}")
-        if not (np.isfinite(self.C) and self.C > 0):
-            raise ValueError(f"C (the SVM complexity) must be a finite number > 0, got {self.C!r}")
-        if not isinstance(self.probability, (bool, np.bool_)):
-            raise TypeError(f"probability must be True or False, got {self.probability!r}")
-        if isinstance(self.max_iter, (bool, np.bool_)) or not isinstance(self.max_iter,
-                                                                         numbers.Integral):
-            raise TypeError(f"max_iter must be an int, got {self.max_iter!r}")
-        if self.max_iter < 1:
-            raise ValueError(f"max_iter must be >= 1, got {self.max_iter}")
+        check_float(self.C, "C (the SVM complexity)", 0.0, strict_min=True)
+        check_bool(self.probability, "probability")
+        check_int(self.max_iter, "max_iter", 1)
 
     def _svc(self):
         from sklearn.svm import LinearSVC

@@ -122,7 +122,7 @@ def _one_file(folder: Path, name: Optional[str], where: str) -> Optional[Path]:
     files = _data_files(folder, name)
     if len(files) > 1:
         raise ValueError(f"{where}: several feature files match ({', '.join(str(f) for f in files)}"
-                         "); choose one with --name")
+                         "); choose one with name=NAME")
     return files[0] if files else None
 
 
@@ -147,7 +147,7 @@ def _infer_name(basedir: Path) -> str:
     if len(stems) != 1:
         raise ValueError(f"{basedir}: " + ("no feature files found" if not stems else
                          f"several data set names found ({', '.join(sorted(stems))}); choose "
-                         "one with --name"))
+                         "one with name=NAME"))
     return stems.pop()
 
 

@@ -199,7 +199,8 @@ def _features_from_cells(cells: List[List[Optional[str]]], names: List[str], pat
                     what = "is missing" if v in (None, "") else f"is not a number: {v!r}"
                     raise ValueError(f"{path}: line {first_line + i}: feature column "
                                      f"{names[j]!r} {what} (declare metadata columns with the "
-                                     "--*-column options, or remove the column)") from None
+                                     "filename_column, chunk_nr_column, label_nominal_column and "
+                                     "label_numeric_column, or remove the column)") from None
         raise
     if arr.size and not np.isfinite(arr).all():
         i, j = (int(v) for v in np.argwhere(~np.isfinite(arr))[0])

@@ -136,7 +136,7 @@ def detect_parser(basedir: PathLike, extensions: Optional[Iterable[str]] = None)
             return matches[0]
         if len(matches) > 1:
             raise ValueError(f"several data set layouts match {path}: {', '.join(matches)}; "
-                             f"choose one with --parser")
+                             f"choose one with parser=NAME")
     lines = "\n".join(f"  {name}: {why}" for name, why in reasons.items())
     raise ValueError(f"no known data set layout matches {path}:\n{lines}")
 

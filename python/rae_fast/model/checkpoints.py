@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import numbers
 import re
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple, Union
@@ -12,6 +11,7 @@ from typing import Any, Dict, List, Optional, Tuple, Union
 import torch
 
 from .._io import atomic_path
+from .._validation import check_int
 from .._version import __version__
 from .autoencoder import RecurrentAutoencoder
 from .config import AutoencoderConfig, TrainingConfig
@@ -116,8 +116,7 @@ def load_model(source: PathLike, epoch: Optional[int] = None,
             if path is None:
                 raise FileNotFoundError(f"{source} holds no checkpoint (train first)")
         else:
-            if isinstance(epoch, bool) or not isinstance(epoch, numbers.Integral) or epoch < 1:
-                raise ValueError(f"epoch must be a positive integer, got {epoch!r}")
+            epoch = check_int(epoch, "epoch", 1)
             found = dict(list_checkpoints(source))
             if epoch not in found:
                 raise FileNotFoundError(f"{source} has no checkpoint for epoch {epoch} (available: "

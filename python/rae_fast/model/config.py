@@ -15,39 +15,15 @@ True
 from __future__ import annotations
 
 import dataclasses
-import numbers
 from dataclasses import dataclass
 from typing import Any, Dict, Mapping
+
+from .._validation import check_bool, check_float, check_int
 
 __all__ = ["AutoencoderConfig", "TrainingConfig", "CELLS"]
 
 #: Recurrent cell types (auDeep's ``--cell``).
 CELLS = ("gru", "lstm")
-
-
-def _int(value, name: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an integer, got {type(value).__name__} ({value!r})")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
-    return int(value)
-
-
-def _prob(value, name: str, maximum: float = 1.0, inclusive_max: bool = True) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__} ({value!r})")
-    value = float(value)
-    ok = 0.0 <= value <= maximum if inclusive_max else 0.0 <= value < maximum
-    if not ok:
-        bound = "]" if inclusive_max else ")"
-        raise ValueError(f"{name} must be in [0, {maximum}{bound}, got {value}")
-    return value
-
-
-def _bool(value, name: str) -> bool:
-    if not isinstance(value, bool):
-        raise TypeError(f"{name} must be True or False, got {value!r}")
-    return value
 
 
 def _from_dict(cls, data: Mapping[str, Any]):
@@ -117,20 +93,22 @@ class AutoencoderConfig:
 
     def __post_init__(self):
         set_ = object.__setattr__
-        set_(self, "num_features", _int(self.num_features, "num_features", 1))
-        set_(self, "num_layers", _int(self.num_layers, "num_layers", 1))
-        set_(self, "num_units", _int(self.num_units, "num_units", 1))
+        set_(self, "num_features", check_int(self.num_features, "num_features", 1))
+        set_(self, "num_layers", check_int(self.num_layers, "num_layers", 1))
+        set_(self, "num_units", check_int(self.num_units, "num_units", 1))
         if not isinstance(self.cell, str):
             raise TypeError(f"cell must be 'gru' or 'lstm', got {self.cell!r}")
         cell = self.cell.lower()
         if cell not in CELLS:
             raise ValueError(f"cell must be 'gru' or 'lstm', got {self.cell!r}")
         set_(self, "cell", cell)
-        _bool(self.bidirectional_encoder, "bidirectional_encoder")
-        _bool(self.bidirectional_decoder, "bidirectional_decoder")
-        set_(self, "dropout", _prob(self.dropout, "dropout", inclusive_max=False))
-        set_(self, "encoder_noise", _prob(self.encoder_noise, "encoder_noise", inclusive_max=False))
-        set_(self, "feed_previous_prob", _prob(self.feed_previous_prob, "feed_previous_prob"))
+        set_(self, "bidirectional_encoder", check_bool(self.bidirectional_encoder, "bidirectional_encoder"))
+        set_(self, "bidirectional_decoder", check_bool(self.bidirectional_decoder, "bidirectional_decoder"))
+        set_(self, "dropout", check_float(self.dropout, "dropout", 0.0, 1.0, strict_max=True))
+        set_(self, "encoder_noise", check_float(self.encoder_noise, "encoder_noise", 0.0, 1.0,
+                                                        strict_max=True))
+        set_(self, "feed_previous_prob", check_float(self.feed_previous_prob, "feed_previous_prob",
+                                                             0.0, 1.0))
         if self.bidirectional_decoder and self.feed_previous_prob > 0:
             raise ValueError("feed_previous_prob must be 0 with a bidirectional decoder (a decoder "
                              "can only feed back its previous output when it runs in one "
@@ -218,18 +196,12 @@ class TrainingConfig:
 
     def __post_init__(self):
         set_ = object.__setattr__
-        set_(self, "num_epochs", _int(self.num_epochs, "num_epochs", 1))
-        set_(self, "batch_size", _int(self.batch_size, "batch_size", 1))
+        set_(self, "num_epochs", check_int(self.num_epochs, "num_epochs", 1))
+        set_(self, "batch_size", check_int(self.batch_size, "batch_size", 1))
         for name in ("learning_rate", "clip_value"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, numbers.Real):
-                raise TypeError(f"{name} must be a real number, got {value!r}")
-            value = float(value)
-            if not (value > 0 and value < float("inf")):
-                raise ValueError(f"{name} must be a finite number > 0, got {value}")
-            set_(self, name, value)
-        set_(self, "seed", _int(self.seed, "seed", 0))
-        _bool(self.shuffle, "shuffle")
+            set_(self, name, check_float(getattr(self, name), name, 0.0, strict_min=True))
+        set_(self, "seed", check_int(self.seed, "seed", 0))
+        set_(self, "shuffle", check_bool(self.shuffle, "shuffle"))
 
     def to_dict(self) -> Dict[str, Any]:
         """The fields as a JSON-serialisable dict."""

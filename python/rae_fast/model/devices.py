@@ -27,7 +27,7 @@ def resolve_device(device: Union[str, torch.device, None] = "auto") -> torch.dev
     if dev.type == "cuda":
         if not torch.cuda.is_available():
             raise ValueError(f"device={str(device)!r} was requested but PyTorch sees no CUDA GPU "
-                             "(torch.cuda.is_available() is False); use --device cpu or auto")
+                             "(torch.cuda.is_available() is False); use device cpu or auto")
         if dev.index is not None and dev.index >= torch.cuda.device_count():
             raise ValueError(f"device={str(device)!r}: only {torch.cuda.device_count()} GPU(s)")
     elif dev.type != "cpu":

@@ -34,7 +34,6 @@ import io
 import json
 import logging
 import math
-import numbers
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -44,6 +43,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple, Union
 import numpy as np
 import torch
 
+from .._validation import check_int
 from .._version import __version__
 from .._io import atomic_write_text
 from ..progress import progress as progress_bar
@@ -285,13 +285,8 @@ def train(features, run_dir: PathLike, model_config: Optional[AutoencoderConfig]
     if training_config is not None and not isinstance(training_config, TrainingConfig):
         raise TypeError(f"training_config must be a TrainingConfig, got "
                         f"{type(training_config).__name__}")
-    if keep_checkpoints is not None and (isinstance(keep_checkpoints, bool) or not isinstance(
-            keep_checkpoints, numbers.Integral) or keep_checkpoints < 1):
-        raise ValueError(f"keep_checkpoints must be a positive integer or None, got "
-                         f"{keep_checkpoints!r}")
-    if n_threads is not None and (isinstance(n_threads, bool) or not isinstance(
-            n_threads, numbers.Integral) or n_threads < 1):
-        raise ValueError(f"n_threads must be a positive integer, got {n_threads!r}")
+    check_int(keep_checkpoints, "keep_checkpoints", 1, allow_none=True)
+    check_int(n_threads, "n_threads", 1, allow_none=True)
     dev = resolve_device(device)
     data = _Data(features)
     config_path = run_dir / "config.json"
@@ -321,8 +316,7 @@ def train(features, run_dir: PathLike, model_config: Optional[AutoencoderConfig]
     else:
         if config_path.exists() or list_checkpoints(run_dir):
             raise FileExistsError(f"{run_dir} already holds a training run; continue it with "
-                                  "resume=True (rae-fast train --continue) or choose another "
-                                  "run directory")
+                                  "resume=True or choose another run directory")
         if model_config is None:
             model_config = AutoencoderConfig(num_features=data.num_features)
         training_config = training_config or TrainingConfig()

@@ -2,13 +2,12 @@
 audio parsers)."""
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Optional
 
 import numpy as np
 
-from .._validation import check_int
+from .._validation import check_int, default_threads
 from .mesh import PathLike
 from .reader import read_autocorrelogram
 
@@ -16,7 +15,7 @@ from .reader import read_autocorrelogram
 # ------------------------------------------------------------------------------ data sets
 
 def load_dataset(folder: PathLike, workers: Optional[int] = None,
-                 show_progress: Optional[bool] = False, parser: str = "esc",
+                 progress: Optional[bool] = False, parser: str = "esc",
                  parser_options: Optional[dict] = None):
     """Load a folder of autocorrelogram OBJ files as a (labelled) DataSet.
 
@@ -37,7 +36,7 @@ def load_dataset(folder: PathLike, workers: Optional[int] = None,
     folder : str or Path
     workers : int, optional
         Threads reading files (default: all cores).
-    show_progress : bool or None
+    progress : bool or None
         Progress bar (None: only on a terminal).
     parser : str
         Layout (a name of :data:`rae_fast.layouts.PARSERS` or ``"auto"``; default ``"esc"``).
@@ -72,7 +71,7 @@ def load_dataset(folder: PathLike, workers: Optional[int] = None,
 
     from ..dataset import DataSet
     from ..layouts import parse_dataset
-    from ..progress import progress
+    from ..progress import progress as progress_bar
 
     folder = Path(folder)
     if not folder.is_dir():
@@ -82,14 +81,14 @@ def load_dataset(folder: PathLike, workers: Optional[int] = None,
     files = [inst.path for inst in parsed.instances]
     if not files:
         raise ValueError(f"{folder} holds no .obj files (parser {parsed.parser})")
-    workers = (os.cpu_count() or 1) if workers is None else check_int(workers, "workers", 1)
+    workers = default_threads() if workers is None else check_int(workers, "workers", 1)
     feats = None
     first_axes = None
     pool = ThreadPoolExecutor(max_workers=workers)
     try:
         futures = [pool.submit(read_autocorrelogram, path) for path in files]
-        bar = progress(total=len(files), desc="load obj", unit="file",
-                       disable=None if show_progress is None else not show_progress)
+        bar = progress_bar(total=len(files), desc="load obj", unit="file",
+                       disable=None if progress is None else not progress)
         with bar:
             for k, (path, fut) in enumerate(zip(files, futures)):
                 A, times, lags = fut.result()

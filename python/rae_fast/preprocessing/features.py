@@ -4,11 +4,11 @@ The steps after reading are auDeep's (see :mod:`rae_fast.preprocessing`).
 """
 from __future__ import annotations
 
-import numbers
 from typing import Optional
 
 import numpy as np
 
+from .._validation import check_int
 from .. import autocorr, dsp
 from ..audio import AudioError, PathLike, load_audio
 from .settings import FeatureSettings
@@ -24,10 +24,7 @@ def chunk_frames(S: np.ndarray, chunk_frames: int, chunk_count: Optional[int] = 
     >>> chunk_frames(np.arange(10.0)[None], 3, 2).tolist()
     [[[0.0, 1.0, 2.0]], [[3.0, 4.0, 5.0]]]
     """
-    if isinstance(chunk_frames, (bool, np.bool_)) or not isinstance(chunk_frames, numbers.Integral):
-        raise TypeError(f"chunk_frames must be an int, got {chunk_frames!r}")
-    if chunk_frames < 1:
-        raise ValueError(f"chunk_frames must be >= 1, got {chunk_frames}")
+    chunk_frames = check_int(chunk_frames, "chunk_frames", 1)
     S = np.asarray(S)
     n_complete = S.shape[-1] // chunk_frames
     if chunk_count is not None:

@@ -16,7 +16,7 @@ from .._validation import check_int, default_threads
 from ..audio import AudioError, PathLike, audio_info
 from ..dataset import DataSetWriter
 from ..layouts import parse_dataset
-from ..progress import progress
+from ..progress import progress as progress_bar
 from .features import extract_features
 from .settings import FeatureSettings
 
@@ -109,7 +109,7 @@ def _format_bad(bad: List[Tuple[str, str]], limit: int = 20) -> str:
 def preprocess(basedir: PathLike, output: PathLike, settings: FeatureSettings = FeatureSettings(),
                parser: str = "auto", parser_options: Optional[Dict[str, Any]] = None,
                workers: Optional[int] = None, skip_bad: bool = False, resume: bool = True,
-               show_progress: Optional[bool] = None) -> PreprocessResult:
+               progress: Optional[bool] = None) -> PreprocessResult:
     """Turn an audio collection into a netCDF data set of features, streaming to disk.
 
     Parses ``basedir`` (:func:`rae_fast.layouts.parse_dataset`), checks every file's header
@@ -135,7 +135,7 @@ def preprocess(basedir: PathLike, output: PathLike, settings: FeatureSettings = 
         attribute) instead of failing.
     resume : bool
         Continue a matching ``<output>.partial`` (default) or always start from scratch.
-    show_progress : bool or None
+    progress : bool or None
         Progress bar (None: only on a terminal).
 
     Returns
@@ -172,16 +172,16 @@ def preprocess(basedir: PathLike, output: PathLike, settings: FeatureSettings = 
         for inst, info in zip(instances, infos):
             _check_header(inst, info, settings, bad, shapes, good)
     if bad and not skip_bad:
-        raise ValueError(f"{len(bad)} unusable audio file(s) in {basedir} (use --skip-bad to "
-                         f"leave them out):\n{_format_bad(bad)}")
+        raise ValueError(f"{len(bad)} unusable audio file(s) in {basedir} (use skip_bad=True "
+                         f"to leave them out):\n{_format_bad(bad)}")
     if not good:
         raise ValueError(f"no usable audio files in {basedir}:\n{_format_bad(bad)}")
     if len(shapes) > 1:
         examples = "; ".join(f"{v[0]} file(s) like {v[1]} -> {k[0]} frames"
                              for k, v in list(shapes.items())[:4])
         raise ValueError(f"the clips give features of different lengths ({examples}); set "
-                         "fixed_length (--fixed-length SECONDS) or chunking (--chunk-length / "
-                         "--chunk-count) so that every instance has the same shape")
+                         "fixed_length=SECONDS, or chunk_length=SECONDS with chunk_count=N, so "
+                         "that every instance has the same shape")
     shape = next(iter(shapes))
 
     def work(inst):
@@ -202,8 +202,8 @@ def preprocess(basedir: PathLike, output: PathLike, settings: FeatureSettings = 
         todo = [inst for inst in good if inst.filename not in done]
         resumed_files = len(good) - len(todo)
         n_bad_late = 0
-        with progress(total=len(good), initial=resumed_files, desc="preprocess", unit="file",
-                      disable=None if show_progress is None else not show_progress) as bar:
+        with progress_bar(total=len(good), initial=resumed_files, desc="preprocess", unit="file",
+                      disable=None if progress is None else not progress) as bar:
             for inst, result in _ordered_map(work, todo, workers, max_pending=4 * workers):
                 if isinstance(result, AudioError):
                     if not skip_bad:
