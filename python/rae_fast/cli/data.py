@@ -19,21 +19,12 @@ import sys
 from pathlib import Path
 from typing import Any, Dict, Optional, Sequence, Tuple
 
-from ._types import none_or
+from ._types import finite_float, none_or
 
 _FILE_HINT = "a data set file (.nc) or a collection folder"
 
 
 # ------------------------------------------------------------------------------ helpers
-
-def _none_or_float(text: str) -> Optional[float]:
-    if text.strip().lower() in ("none", "off", ""):
-        return None
-    try:
-        return float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number or 'none', got {text!r}") from None
-
 
 def _parser_option(text: str) -> Tuple[str, Any]:
     if "=" not in text:
@@ -469,9 +460,9 @@ def register(subparsers) -> None:
                    help="overlap of the windows in seconds")
     p.add_argument("--mel-spectrum", type=int, default=128, metavar="FILTERS",
                    help="mel bands (0: linear power spectrum)")
-    p.add_argument("--clip-below", type=_none_or_float, default=-60.0, metavar="dB",
+    p.add_argument("--clip-below", type=none_or(finite_float), default=-60.0, metavar="dB",
                    help="clip dB values below this (0 dB = maximum); 'none' to disable")
-    p.add_argument("--clip-above", type=_none_or_float, default=None, metavar="dB",
+    p.add_argument("--clip-above", type=none_or(finite_float), default=None, metavar="dB",
                    help="clip dB values above this; 'none' to disable")
     p.add_argument("--pre-emphasis", type=float, default=0.95,
                    help="pre-emphasis coefficient (0 to disable)")

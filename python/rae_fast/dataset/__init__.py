@@ -33,11 +33,12 @@ written by auDeep load here, and files written here open in auDeep / xarray (see
 >>> ds.label_map, ds.label_numeric.tolist(), ds.feature_shape
 ({'cat': 0, 'dog': 1}, [1, 0], (3, 4))
 """
-from ._schema import MISSING, Partition, Split, make_label_map
+from ._schema import MISSING, Partition, Split, make_label_map, partition_list
 from .lazy import LazyFeatures
 from .model import DataSet, check_integrity
 from .netcdf import DataSetWriter, load, save
 from .splits import make_cv_folds, make_partitions
 
 __all__ = ["MISSING", "Partition", "Split", "DataSet", "DataSetWriter", "LazyFeatures", "load",
-           "save", "make_label_map", "make_cv_folds", "make_partitions", "check_integrity"]
+           "save", "make_label_map", "make_cv_folds", "make_partitions", "check_integrity",
+           "partition_list"]

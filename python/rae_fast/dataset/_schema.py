@@ -37,6 +37,46 @@ class Split(IntEnum):
     VALID = 1
 
 
+def partition_list(parts, name: str = "partitions", *, distinct: bool = False) -> list:
+    """Partitions given as a :class:`Partition`, its value or name (``"train"``, ``"devel"``,
+    ``"test"``; any case), or a sequence of them -> a non-empty list of :class:`Partition`.
+
+    Repeats are dropped, or refused with ``distinct=True``. Errors name ``name``.
+
+    >>> partition_list(["train", 2])
+    [<Partition.TRAIN: 0>, <Partition.TEST: 2>]
+    """
+    if parts is None:
+        raise ValueError(f"{name} is required")
+    if isinstance(parts, (str, numbers.Integral, Partition)):
+        parts = [parts]
+    out: list = []
+    for p in parts:
+        if isinstance(p, str):
+            try:
+                p = Partition[p.strip().upper()]
+            except KeyError:
+                raise ValueError(f"{name}: unknown partition {p!r} (use train, devel or test)") \
+                    from None
+        elif not is_integer(p):
+            raise TypeError(f"{name} must hold partition names or values (a Partition, int or "
+                            f"name), got {p!r}")
+        else:
+            try:
+                p = Partition(int(p))
+            except ValueError:
+                raise ValueError(f"{name}: unknown partition {p!r} (0 train, 1 devel, 2 test)") \
+                    from None
+        if p in out:
+            if distinct:
+                raise ValueError(f"{name} must be distinct, got {parts!r}")
+            continue
+        out.append(p)
+    if not out:
+        raise ValueError(f"{name} is empty")
+    return out
+
+
 # Names fixed by auDeep's file format.
 _INSTANCE, _FOLD = "instance", "fold"
 _VARIABLES = ("filename", "chunk_nr", "label_nominal", "label_numeric", "cv_folds", "partition",

@@ -1,13 +1,12 @@
 """The in-memory data model: :class:`DataSet` and :func:`check_integrity`."""
 from __future__ import annotations
 
-import numbers
 from typing import Any, Dict, Iterator, List, Tuple
 
 import numpy as np
 
-from .._validation import check_int, is_integer
-from ._schema import (MISSING, Partition, Split, _check_attrs, _check_feature_dims,
+from .._validation import check_int
+from ._schema import (MISSING, partition_list, Split, _check_attrs, _check_feature_dims,
                       _check_features_array, _index_array, _int_column, _labels, _str_column)
 from .lazy import LazyFeatures
 
@@ -199,20 +198,7 @@ class DataSet:
 
         >>> ds.partition_indices(["train", Partition.DEVEL])   # doctest: +SKIP
         """
-        if isinstance(parts, (str, numbers.Integral, Partition)):
-            parts = [parts]
-        values = []
-        for p in parts:
-            if isinstance(p, str):
-                try:
-                    p = Partition[p.upper()]
-                except KeyError:
-                    raise ValueError(f"unknown partition {p!r} (use train, devel or test)") from None
-            elif not is_integer(p):
-                raise TypeError(f"partition must be a Partition, int or name, got {p!r}")
-            elif int(p) not in (0, 1, 2):
-                raise ValueError(f"unknown partition {p!r} (0 train, 1 devel, 2 test)")
-            values.append(int(p))
+        values = [int(p) for p in partition_list(parts, "partition")]
         return np.flatnonzero(np.isin(self.partition, values)).astype(np.int64)
 
     def iter_batches(self, batch_size: int, start: int = 0

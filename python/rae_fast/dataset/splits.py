@@ -7,7 +7,7 @@ from typing import Any, Dict, List, Optional, Tuple
 import numpy as np
 
 from .._validation import check_int
-from ._schema import MISSING, Partition, Split
+from ._schema import MISSING, Partition, Split, partition_list
 
 # ------------------------------------------------------------------ folds and partitions
 
@@ -96,16 +96,7 @@ def make_partitions(partitions=(Partition.TRAIN, Partition.DEVEL, Partition.TEST
     >>> make_partitions(["train", "test"], [0.75, 0.25], labels=list("aaaabbbb")).tolist()
     [0, 0, 0, 2, 2, 0, 0, 0]
     """
-    parts = []
-    for p in partitions:
-        if isinstance(p, str):
-            try:
-                p = Partition[p.upper()]
-            except KeyError:
-                raise ValueError(f"unknown partition {p!r} (train, devel or test)") from None
-        parts.append(Partition(int(p)))
-    if not parts or len(set(parts)) != len(parts):
-        raise ValueError(f"partitions must be distinct and non-empty, got {partitions!r}")
+    parts = partition_list(partitions, "partitions", distinct=True)
     r = np.ones(len(parts)) if ratios is None else np.asarray(ratios, dtype=np.float64)
     if r.shape != (len(parts),) or not np.isfinite(r).all() or (r < 0).any() or r.sum() <= 0:
         raise ValueError(f"ratios must be {len(parts)} non-negative numbers with a positive "

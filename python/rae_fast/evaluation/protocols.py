@@ -33,12 +33,12 @@ The array-level entry point is :func:`evaluate_splits`; :func:`cross_validate`,
 """
 from __future__ import annotations
 
-import numbers
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from .._validation import check_int, is_integer
+from .._validation import check_int
+from ..dataset._schema import partition_list
 from ..dataset import MISSING, DataSet, Partition
 from .components import _vote, make_classifier, upsample_indices
 from .engine import _check_bool, evaluate_splits
@@ -192,30 +192,7 @@ def cross_validate(dataset: DataSet, classifier="mlp", *, repeat: int = 1, seed:
 
 
 def _partition_list(parts, name: str) -> List[Partition]:
-    if parts is None:
-        raise ValueError(f"{name} is required")
-    if isinstance(parts, (str, numbers.Integral, Partition)):
-        parts = [parts]
-    out = []
-    for p in parts:
-        if isinstance(p, str):
-            try:
-                p = Partition[p.strip().upper()]
-            except KeyError:
-                raise ValueError(f"{name}: unknown partition {p!r} (train, devel, test)") from None
-        elif not is_integer(p):
-            raise TypeError(f"{name} must hold partition names or values, got {p!r}")
-        else:
-            try:
-                p = Partition(int(p))
-            except ValueError:
-                raise ValueError(f"{name}: unknown partition {p!r} (0 train, 1 devel, 2 test)") \
-                    from None
-        if p not in out:
-            out.append(p)
-    if not out:
-        raise ValueError(f"{name} is empty")
-    return out
+    return partition_list(parts, name)
 
 
 def evaluate_partitions(dataset: DataSet, train_partitions, eval_partitions,
