@@ -54,10 +54,12 @@ def test_full_pipeline_in_process(tmp_path, specs, capsys):
     out = capsys.readouterr().out
     assert "trained 2 epoch(s)" in out and "representation size 24" in out
     cfg = json.loads((run / "config.json").read_text())
-    assert cfg["model"] == {"num_features": F, "num_layers": 2, "num_units": 6, "cell": "lstm",
-                            "bidirectional_encoder": True, "bidirectional_decoder": False,
-                            "dropout": pytest.approx(0.1), "encoder_noise": 0.1,
-                            "feed_previous_prob": 0.2}
+    from rae_fast.model import AutoencoderConfig
+    defaults = AutoencoderConfig(num_features=F).to_dict()      # the options not given
+    assert cfg["model"] == {**defaults, "num_features": F, "num_layers": 2, "num_units": 6,
+                            "cell": "lstm", "bidirectional_encoder": True,
+                            "bidirectional_decoder": False, "dropout": pytest.approx(0.1),
+                            "encoder_noise": 0.1, "feed_previous_prob": 0.2}
     assert cfg["training"]["seed"] == 3 and cfg["training"]["batch_size"] == 8
     assert cfg["info"]["inputs"] == [str(specs)]
     assert [e for e, _ in list_checkpoints(run)] == [1, 2]

@@ -8,7 +8,7 @@ Serving an exported model needs only ONNX Runtime: see :mod:`rae_fast.inference`
 ...                                        bidirectional_decoder=True)).config.representation_size
 1024
 """
-from .config import CELLS, AutoencoderConfig, TrainingConfig
+from .config import ARCHITECTURES, CELLS, AutoencoderConfig, TrainingConfig
 
 try:
     import torch  # noqa: F401
@@ -16,7 +16,9 @@ except ImportError as exc:  # pragma: no cover - depends on the installation
     raise ImportError("rae_fast.model needs PyTorch: pip install 'rae_fast[train]' (on machines "
                       "without CUDA install the CPU build of torch first)") from exc
 
-from .autoencoder import RecurrentAutoencoder, reverse_padded, rmse  # noqa: E402
+from .autoencoder import AutoencoderBase, RecurrentAutoencoder, reverse_padded, rmse  # noqa: E402
+from .frequency import FrequencyAutoencoder, FrequencyTimeAutoencoder  # noqa: E402
+from .family import MODEL_CLASSES, build_autoencoder  # noqa: E402
 from .onnx_export import export_autoencoder, export_encoder  # noqa: E402
 from .runner import TorchModelRunner  # noqa: E402
 from .checkpoints import (latest_checkpoint, list_checkpoints, load_checkpoint,  # noqa: E402
@@ -24,7 +26,9 @@ from .checkpoints import (latest_checkpoint, list_checkpoints, load_checkpoint, 
 from .devices import resolve_device  # noqa: E402
 from .training import TrainResult, train  # noqa: E402
 
-__all__ = ["CELLS", "AutoencoderConfig", "TrainingConfig", "RecurrentAutoencoder", "rmse",
+__all__ = ["CELLS", "ARCHITECTURES", "AutoencoderConfig", "TrainingConfig", "AutoencoderBase",
+           "RecurrentAutoencoder", "FrequencyAutoencoder", "FrequencyTimeAutoencoder",
+           "MODEL_CLASSES", "build_autoencoder", "rmse",
            "reverse_padded", "train", "TrainResult", "load_model", "load_checkpoint",
            "latest_checkpoint", "list_checkpoints", "read_run_config", "resolve_device",
            "export_encoder", "export_autoencoder", "TorchModelRunner"]

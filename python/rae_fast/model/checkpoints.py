@@ -13,9 +13,10 @@ import torch
 from .._io import atomic_path
 from .._validation import check_int
 from .._version import __version__
-from .autoencoder import RecurrentAutoencoder
+from .autoencoder import AutoencoderBase
 from .config import AutoencoderConfig, TrainingConfig
 from .devices import resolve_device
+from .family import build_autoencoder
 
 __all__ = ["CHECKPOINT_FORMAT", "list_checkpoints", "latest_checkpoint", "load_checkpoint",
            "read_run_config", "load_model"]
@@ -102,7 +103,7 @@ def read_run_config(run_dir: PathLike) -> Dict[str, Any]:
 
 
 def load_model(source: PathLike, epoch: Optional[int] = None,
-               device: Union[str, torch.device] = "cpu") -> RecurrentAutoencoder:
+               device: Union[str, torch.device] = "cpu") -> AutoencoderBase:
     """A trained model in eval mode, from a run directory (latest or given epoch) or a checkpoint.
 
     >>> model = load_model("run")                 # doctest: +SKIP
@@ -126,7 +127,7 @@ def load_model(source: PathLike, epoch: Optional[int] = None,
         path = source
     dev = resolve_device(device)
     ckpt = load_checkpoint(path, map_location=dev)
-    model = RecurrentAutoencoder(AutoencoderConfig.from_dict(ckpt["model_config"]))
+    model = build_autoencoder(AutoencoderConfig.from_dict(ckpt["model_config"]))
     model.load_state_dict(ckpt["model"])
     return model.to(dev).eval()
 

@@ -40,7 +40,9 @@ import torch
 
 from .._version import __version__
 from .._io import atomic_path
-from .autoencoder import RecurrentAutoencoder
+from .autoencoder import AutoencoderBase, RecurrentAutoencoder
+from .onnx_graph import (INT64_MAX, Graph, concat_finals, decoder_graph, linear, np_,
+                         reverse_axis, rnn_layer, rnn_weights, split_init, stack_graph)
 
 __all__ = ["export_encoder", "export_autoencoder", "encoder_to_onnx", "autoencoder_to_onnx",
            "OPSET", "IR_VERSION", "MIN_ONNXSCRIPT"]
@@ -51,10 +53,10 @@ OPSET = 17
 IR_VERSION = 8
 #: Oldest onnxscript whose aten::gru translation is correct (linear_before_reset=1).
 MIN_ONNXSCRIPT = (0, 7, 1)
-_INT64_MAX = np.iinfo(np.int64).max
+_INT64_MAX = INT64_MAX
 
 PathLike = Union[str, Path]
-ModelSource = Union[RecurrentAutoencoder, str, Path]
+ModelSource = Union[AutoencoderBase, str, Path]
 
 
 def _onnx():
@@ -66,118 +68,25 @@ def _onnx():
     return onnx
 
 
-class _Graph:
-    """Collects nodes and initializers with unique names."""
-
-    def __init__(self):
-        self.nodes = []
-        self.inits = []
-        self._count = 0
-
-    def name(self, base: str) -> str:
-        self._count += 1
-        return f"{base}_{self._count}"
-
-    def const(self, value, base: str, dtype=np.float32) -> str:
-        from onnx import numpy_helper
-        arr = np.ascontiguousarray(np.asarray(value, dtype=dtype))
-        name = self.name(base)
-        self.inits.append(numpy_helper.from_array(arr, name))
-        return name
-
-    def op(self, op_type: str, inputs: Sequence[str], n_out: int = 1, base: Optional[str] = None,
-           outputs: Optional[Sequence[str]] = None, **attrs) -> List[str]:
-        from onnx import helper
-        if outputs is None:
-            outputs = [self.name(base or op_type.lower()) for _ in range(n_out)]
-        self.nodes.append(helper.make_node(op_type, list(inputs), list(outputs),
-                                           name=self.name("n_" + op_type), **attrs))
-        return list(outputs)
-
-    def op1(self, op_type: str, inputs: Sequence[str], **kw) -> str:
-        return self.op(op_type, inputs, **kw)[0]
+# names of the shared graph pieces as this module had them (kept for callers and tests)
+_Graph, _np, _rnn_weights, _rnn_layer = Graph, np_, rnn_weights, rnn_layer
 
 
-def _np(t: torch.Tensor) -> np.ndarray:
-    return t.detach().cpu().float().numpy()
-
-
-def _rnn_weights(rnn: torch.nn.Module, cell: str) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """ONNX ``W (1, G*H, I)``, ``R (1, G*H, H)``, ``B (1, 2*G*H)`` of a one-layer torch RNN."""
-    H = rnn.hidden_size
-    if cell == "gru":   # torch (r, z, n) -> onnx (z, r, h)
-        order = [slice(H, 2 * H), slice(0, H), slice(2 * H, 3 * H)]
-    else:               # torch (i, f, g, o) -> onnx (i, o, f, c)
-        order = [slice(0, H), slice(3 * H, 4 * H), slice(H, 2 * H), slice(2 * H, 3 * H)]
-
-    def reorder(a: np.ndarray) -> np.ndarray:
-        return np.concatenate([a[s] for s in order], axis=0)
-
-    W = reorder(_np(rnn.weight_ih_l0))[None]
-    R = reorder(_np(rnn.weight_hh_l0))[None]
-    B = np.concatenate([reorder(_np(rnn.bias_ih_l0)), reorder(_np(rnn.bias_hh_l0))])[None]
-    return W, R, B
-
-
-def _rnn_layer(g: _Graph, rnn, cell: str, x: str, reverse: bool, tag: str,
-               initial: Optional[Tuple[str, ...]] = None, need_y: bool = True
-               ) -> Tuple[Optional[str], List[str]]:
-    """One ONNX GRU/LSTM node. Returns (Y as (T, B, H) or None, final pieces [h] / [c, h])."""
-    W, R, B = _rnn_weights(rnn, cell)
-    H = rnn.hidden_size
-    ins = [x, g.const(W, f"{tag}_W"), g.const(R, f"{tag}_R"), g.const(B, f"{tag}_B"), ""]
-    direction = "reverse" if reverse else "forward"
-    y = g.name(f"{tag}_Y") if need_y else ""
-    yh = g.name(f"{tag}_Yh")
-    if cell == "gru":
-        if initial is not None:
-            ins.append(initial[0])
-        g.op("GRU", ins, outputs=[y, yh], hidden_size=H, direction=direction,
-             linear_before_reset=1)
-        finals = [yh]
-    else:
-        yc = g.name(f"{tag}_Yc")
-        if initial is not None:
-            ins.extend(initial)  # initial_h, initial_c
-        g.op("LSTM", ins, outputs=[y, yh, yc], hidden_size=H, direction=direction)
-        finals = [yc, yh]  # auDeep's order: c, h
-    axis0 = g.const([0], "axis0", np.int64)
-    pieces = [g.op1("Squeeze", [f, axis0], base=f"{tag}_final") for f in finals]
-    if not need_y:
-        return None, pieces
-    axis1 = g.const([1], "axis1", np.int64)
-    return g.op1("Squeeze", [y, axis1], base=f"{tag}_out"), pieces
-
-
-def _encoder_graph(g: _Graph, model: RecurrentAutoencoder, x_tbf: str) -> str:
-    """Encoder on a time-major input (T, B, F); returns the representation name (B, R)."""
+def _encoder_graph(g: Graph, model: RecurrentAutoencoder, x_tbf: str) -> str:
+    """t-rae's encoder on a time-major input (T, B, F); returns the fc output (B, R)."""
     cfg = model.config
-    per_dir: List[List[List[str]]] = []
-    for d, stack in enumerate(model.encoder):
-        cur, layers = x_tbf, []
-        for l, rnn in enumerate(stack):
-            last = l == cfg.num_layers - 1
-            cur, pieces = _rnn_layer(g, rnn, cfg.cell, cur, reverse=(d == 1),
-                                     tag=f"enc_d{d}_l{l}", need_y=not last)
-            layers.append(pieces)
-        per_dir.append(layers)
-    ordered = [p for l in range(cfg.num_layers) for d in range(cfg.encoder_directions)
-               for p in per_dir[d][l]]
-    state = g.op1("Concat", ordered, axis=1, base="encoder_state") if len(ordered) > 1 \
-        else ordered[0]
-    lin = g.op1("Gemm", [state, g.const(_np(model.fc.weight), "fc_W"),
-                         g.const(_np(model.fc.bias), "fc_b")], transB=1, base="fc")
-    return lin
+    per_dir = [stack_graph(g, stack, cfg.cell, x_tbf, d == 1, f"enc_d{d}", need_y=False)[1]
+               for d, stack in enumerate(model.encoder)]
+    state = concat_finals(g, per_dir, cfg.num_layers, "encoder_state")
+    return g.op1("Gemm", [state, g.const(np_(model.fc.weight), "fc_W"),
+                          g.const(np_(model.fc.bias), "fc_b")], transB=1, base="fc")
 
 
-def _reverse_time(g: _Graph, x: str, base: str) -> str:
-    return g.op1("Slice", [x, g.const([-1], "start", np.int64),
-                           g.const([-_INT64_MAX], "end", np.int64),
-                           g.const([0], "axes", np.int64), g.const([-1], "steps", np.int64)],
-                 base=base)
+def _reverse_time(g: Graph, x: str, base: str) -> str:
+    return reverse_axis(g, x, 0, base)
 
 
-def _finish(g: _Graph, inputs, outputs, model: RecurrentAutoencoder, kind: str, exporter: str):
+def _finish(g: Graph, inputs, outputs, model: AutoencoderBase, kind: str, exporter: str):
     onnx = _onnx()
     from onnx import helper
     graph = helper.make_graph(g.nodes, f"rae_fast_{kind}", inputs, outputs, g.inits)
@@ -189,12 +98,16 @@ def _finish(g: _Graph, inputs, outputs, model: RecurrentAutoencoder, kind: str, 
     return m
 
 
-def _add_metadata(m, model: RecurrentAutoencoder, kind: str, exporter: str) -> None:
+def _add_metadata(m, model: AutoencoderBase, kind: str, exporter: str) -> None:
     cfg = model.config
-    m.doc_string = (f"rae_fast {kind}: input features (batch, time, {cfg.num_features}) float32; "
-                    f"output representation (batch, {cfg.representation_size})"
+    rep = ("(batch, time, {})" if cfg.frame_representation else "(batch, {})").format(
+        cfg.representation_size)
+    m.doc_string = (f"rae_fast {cfg.architecture} {kind}: input features (batch, time, "
+                    f"{cfg.num_features}) float32; output representation {rep}"
                     + ("; reconstruction (batch, time, F)" if kind == "autoencoder" else ""))
     meta = {"rae_fast.kind": kind, "rae_fast.config": json.dumps(cfg.to_dict(), sort_keys=True),
+            "rae_fast.architecture": cfg.architecture,
+            "rae_fast.frame_representation": "1" if cfg.frame_representation else "0",
             "rae_fast.num_features": str(cfg.num_features),
             "rae_fast.representation_size": str(cfg.representation_size),
             "rae_fast.version": __version__, "rae_fast.exporter": exporter}
@@ -204,20 +117,22 @@ def _add_metadata(m, model: RecurrentAutoencoder, kind: str, exporter: str) -> N
         entry.key, entry.value = k, v
 
 
-def _io(model: RecurrentAutoencoder):
+def _io(model: AutoencoderBase):
     from onnx import TensorProto, helper
     F = model.config.num_features
     R = model.config.representation_size
     features = helper.make_tensor_value_info("features", TensorProto.FLOAT, ["batch", "time", F])
-    rep = helper.make_tensor_value_info("representation", TensorProto.FLOAT, ["batch", R])
+    rep_shape = ["batch", "time", R] if model.config.frame_representation else ["batch", R]
+    rep = helper.make_tensor_value_info("representation", TensorProto.FLOAT, rep_shape)
     recon = helper.make_tensor_value_info("reconstruction", TensorProto.FLOAT,
                                           ["batch", "time", F])
     return features, rep, recon
 
 
-def _check_model(model) -> RecurrentAutoencoder:
-    if not isinstance(model, RecurrentAutoencoder):
-        raise TypeError(f"model must be a RecurrentAutoencoder, got {type(model).__name__}")
+def _check_model(model) -> AutoencoderBase:
+    if not isinstance(model, AutoencoderBase):
+        raise TypeError(f"model must be an autoencoder of rae_fast.model (e.g. a "
+                        f"RecurrentAutoencoder), got {type(model).__name__}")
     return model
 
 
@@ -230,7 +145,11 @@ def encoder_to_onnx(model: RecurrentAutoencoder):
     """
     model = _check_model(model)
     features, rep, _ = _io(model)
-    g = _Graph()
+    g = Graph()
+    if model.config.architecture != "t-rae":
+        from .onnx_frequency import frequency_graph
+        frequency_graph(g, model, with_decoder=False)
+        return _finish(g, [features], [rep], model, "encoder", "graph")
     x = g.op1("Transpose", ["features"], perm=[1, 0, 2], base="x_tbf")
     lin = _encoder_graph(g, model, x)
     g.op("Tanh", [lin], outputs=["representation"])
@@ -251,56 +170,25 @@ def autoencoder_to_onnx(model: RecurrentAutoencoder):
     model = _check_model(model)
     cfg = model.config
     features, rep_info, recon_info = _io(model)
-    g = _Graph()
+    g = Graph()
+    if cfg.architecture != "t-rae":
+        from .onnx_frequency import frequency_graph
+        frequency_graph(g, model, with_decoder=True)
+        return _finish(g, [features], [recon_info, rep_info], model, "autoencoder", "graph")
     x = g.op1("Transpose", ["features"], perm=[1, 0, 2], base="x_tbf")
     lin = _encoder_graph(g, model, x)
     rep = g.op("Tanh", [lin], outputs=["representation"])[0]
-    # targets: the input reversed in time; teacher-forcing inputs shifted by one step
+    # targets: the input reversed in time; the decoders read them shifted (auDeep's layout for
+    # the backward direction, see RecurrentAutoencoder.decoder_inputs)
     targets = _reverse_time(g, x, "targets")
-    shape = g.op1("Shape", [x])
-    bf = g.op1("Slice", [shape, g.const([1], "s", np.int64), g.const([3], "e", np.int64)])
-    zshape = g.op1("Concat", [g.const([1], "one", np.int64), bf], axis=0)
-    from onnx import TensorProto, helper
-    zeros = g.op1("ConstantOfShape", [zshape],
-                  value=helper.make_tensor("zero", TensorProto.FLOAT, [1], [0.0]), base="zeros")
-    head = g.op1("Slice", [targets, g.const([0], "s", np.int64), g.const([-1], "e", np.int64),
-                           g.const([0], "axes", np.int64)], base="targets_head")
-    fw_in = g.op1("Concat", [zeros, head], axis=0, base="dec_in_fw")
-    dec_in = [fw_in]
-    if cfg.bidirectional_decoder:
-        # auDeep's backward decoder: the forward inputs reversed, shifted by one step, run
-        # forward in that order and not re-aligned (see RecurrentAutoencoder.decoder_inputs)
-        rev = _reverse_time(g, fw_in, "dec_in_fw_reversed")
-        rev_head = g.op1("Slice", [rev, g.const([0], "s", np.int64), g.const([-1], "e", np.int64),
-                                   g.const([0], "axes", np.int64)], base="dec_in_bw_head")
-        dec_in.append(g.op1("Concat", [zeros, rev_head], axis=0, base="dec_in_bw"))
-    # initial decoder states: split the representation as auDeep does
-    H = cfg.num_units
-    axis0 = g.const([0], "axis0", np.int64)
-    axis1 = g.const([1], "axis1", np.int64)
-    init: Dict[Tuple[int, int], List[str]] = {}
-    k = 0
-    for l in range(cfg.num_layers):
-        for d in range(cfg.decoder_directions):
-            pieces = []
-            for _ in range(cfg.state_pieces):
-                sl = g.op1("Slice", [rep, g.const([k * H], "s", np.int64),
-                                     g.const([(k + 1) * H], "e", np.int64), axis1])
-                pieces.append(g.op1("Unsqueeze", [sl, axis0], base=f"init_l{l}_d{d}"))
-                k += 1
-            # ONNX LSTM takes initial_h then initial_c; auDeep's split order is (c, h)
-            init[(d, l)] = pieces if cfg.cell == "gru" else [pieces[1], pieces[0]]
-    outs = []
-    for d, stack in enumerate(model.decoder):
-        cur = dec_in[d]
-        for l, rnn in enumerate(stack):
-            cur, _ = _rnn_layer(g, rnn, cfg.cell, cur, reverse=False, tag=f"dec_d{d}_l{l}",
-                                initial=tuple(init[(d, l)]))
-        outs.append(cur)
+    source = g.zeros_like(targets) if cfg.decoder_inputs == "none" else targets
+    init = split_init(g, rep, cfg.num_layers, cfg.num_units, cfg.decoder_directions, cfg.cell,
+                      "dec")
+    per_dir = cfg.decoder_projection == "per-direction"
+    outs = decoder_graph(g, model.decoder, model.direction_projections if per_dir else None,
+                         cfg.cell, source, cfg.decoder_input_shift, init, "dec")
     dec = g.op1("Concat", outs, axis=2, base="dec_out") if len(outs) > 1 else outs[0]
-    proj = g.op1("MatMul", [dec, g.const(_np(model.projection.weight).T, "proj_W")])
-    proj = g.op1("Add", [proj, g.const(_np(model.projection.bias), "proj_b")])
-    recon_rev = g.op1("Tanh", [proj], base="recon_reversed")
+    recon_rev = linear(g, dec, model.projection, "proj")
     recon_tbf = _reverse_time(g, recon_rev, "recon_tbf")
     g.op("Transpose", [recon_tbf], outputs=["reconstruction"], perm=[1, 0, 2])
     return _finish(g, [features], [recon_info, rep_info], model, "autoencoder", "graph")
@@ -333,7 +221,11 @@ def _check_onnxscript() -> None:
                           "0.7.1 (pip install -U onnxscript) or use method='graph'")
 
 
-def _encoder_dynamo(model: RecurrentAutoencoder):
+def _encoder_dynamo(model: AutoencoderBase):
+    cfg = model.config
+    if cfg.architecture != "t-rae" or cfg.gru_variant != "pytorch":
+        raise ValueError("method='dynamo' exports t-rae with PyTorch's GRU/LSTM only; use "
+                         "method='graph' for f-rae, ft-rae and gru_variant='tensorflow'")
     _check_onnxscript()
     import logging
     import warnings
@@ -366,8 +258,8 @@ def _encoder_dynamo(model: RecurrentAutoencoder):
 
 # ------------------------------------------------------------------------------ public
 
-def _resolve(source: ModelSource, epoch: Optional[int]) -> RecurrentAutoencoder:
-    if isinstance(source, RecurrentAutoencoder):
+def _resolve(source: ModelSource, epoch: Optional[int]) -> AutoencoderBase:
+    if isinstance(source, AutoencoderBase):
         return source
     if isinstance(source, (str, Path)):
         from .checkpoints import load_model
@@ -380,7 +272,7 @@ def _resolve(source: ModelSource, epoch: Optional[int]) -> RecurrentAutoencoder:
 VERIFY_TOLERANCE = 1e-4
 
 
-def _max_difference(model: RecurrentAutoencoder, onnx_path: Path, kind: str) -> Optional[float]:
+def _max_difference(model: AutoencoderBase, onnx_path: Path, kind: str) -> Optional[float]:
     """Max |ORT - torch| on random batches of two shapes; None when ONNX Runtime is missing."""
     try:
         import onnxruntime as ort
@@ -410,7 +302,7 @@ def _max_difference(model: RecurrentAutoencoder, onnx_path: Path, kind: str) -> 
     return worst
 
 
-def _save(m, path: PathLike, model: Optional[RecurrentAutoencoder] = None,
+def _save(m, path: PathLike, model: Optional[AutoencoderBase] = None,
           kind: str = "encoder", verify: bool = False) -> Path:
     """Write ``m`` atomically; with ``verify``, check it against ``model`` before it appears."""
     onnx = _onnx()
@@ -453,7 +345,7 @@ def export_encoder(model: ModelSource, path: PathLike, method: str = "graph",
 
     Parameters
     ----------
-    model : RecurrentAutoencoder, run directory or checkpoint path
+    model : an autoencoder (t-rae, f-rae, ft-rae), run directory or checkpoint path
     path : str or Path
         Output file.
     method : {"graph", "dynamo"}

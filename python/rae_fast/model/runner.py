@@ -17,7 +17,7 @@ from typing import Optional, Tuple, Union
 import numpy as np
 import torch
 
-from .autoencoder import RecurrentAutoencoder
+from .autoencoder import AutoencoderBase
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -25,11 +25,11 @@ __all__ = ["TorchModelRunner"]
 
 
 class TorchModelRunner:
-    """Run a :class:`RecurrentAutoencoder` on numpy batches (a :class:`ModelRunner`).
+    """Run an autoencoder (t-rae, f-rae, ft-rae) on numpy batches (a :class:`ModelRunner`).
 
     Parameters
     ----------
-    model : RecurrentAutoencoder
+    model : AutoencoderBase
         Put in eval mode; runs on the device its parameters are on.
     path : str or Path, optional
         Where the model came from (run folder or checkpoint), for messages and attributes.
@@ -42,14 +42,17 @@ class TorchModelRunner:
 
     kind = "autoencoder"
 
-    def __init__(self, model: RecurrentAutoencoder, path: Optional[PathLike] = None,
+    def __init__(self, model: AutoencoderBase, path: Optional[PathLike] = None,
                  free_running: bool = False, sha256: Optional[str] = None):
-        if not isinstance(model, RecurrentAutoencoder):
-            raise TypeError(f"model must be a RecurrentAutoencoder, got {type(model).__name__}")
-        if free_running and model.config.bidirectional_decoder:
-            raise ValueError("free_running needs a unidirectional decoder: the backward "
-                             "direction of a bidirectional decoder needs the expected later "
-                             "frames")
+        if not isinstance(model, AutoencoderBase):
+            raise TypeError(f"model must be an autoencoder of rae_fast.model (e.g. a "
+                            f"RecurrentAutoencoder), got {type(model).__name__}")
+        if free_running and model.config.bidirectional_decoder \
+                and model.config.decoder_projection == "single":
+            raise ValueError("free_running needs a unidirectional decoder or "
+                             "decoder_projection='per-direction': with one output layer over "
+                             "both directions, a direction has no output of its own to feed "
+                             "back")
         self.model = model.eval()
         self.path = None if path is None else Path(path)
         self.sha256 = sha256

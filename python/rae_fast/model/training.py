@@ -47,11 +47,12 @@ from .._validation import check_int
 from .._version import __version__
 from .._io import atomic_write_text
 from ..progress import progress as progress_bar
-from .autoencoder import RecurrentAutoencoder, rmse
+from .autoencoder import AutoencoderBase, rmse
 from .checkpoints import (_save_checkpoint, _set_rng_state, latest_checkpoint,
                           list_checkpoints, load_checkpoint, read_run_config)
 from .config import AutoencoderConfig, TrainingConfig
 from .devices import resolve_device
+from .family import build_autoencoder
 
 __all__ = ["train", "TrainResult"]
 
@@ -157,8 +158,8 @@ class TrainResult:
 
     Attributes
     ----------
-    model : RecurrentAutoencoder
-        The trained model, in eval mode, on the training device.
+    model : AutoencoderBase
+        The trained model (t-rae, f-rae or ft-rae), in eval mode, on the training device.
     run_dir : Path
     epoch : int
         Epochs completed (including those of earlier, resumed calls).
@@ -168,7 +169,7 @@ class TrainResult:
         The newest checkpoint.
     """
 
-    model: RecurrentAutoencoder
+    model: AutoencoderBase
     run_dir: Path
     epoch: int
     losses: List[float] = field(default_factory=list)
@@ -350,7 +351,7 @@ def train(features, run_dir: PathLike, model_config: Optional[AutoencoderConfig]
             torch.set_num_threads(int(n_threads))
         with torch.random.fork_rng(devices=fork_devices):
             torch.manual_seed(tc.seed)
-            model = RecurrentAutoencoder(model_config).to(dev)
+            model = build_autoencoder(model_config).to(dev)
             optimizer = torch.optim.Adam(model.parameters(), lr=tc.learning_rate)
             epoch = 0
             if start_ckpt is not None:
@@ -417,7 +418,7 @@ def _train_epoch(model, optimizer, data: _Data, tc: TrainingConfig, epoch: int,
             x = x.to(dev, non_blocking=True)
             optimizer.zero_grad(set_to_none=True)
             recon, _ = model(x, lengths)
-            loss = rmse(recon, x, lengths)
+            loss = rmse(recon, x, lengths, mask_silence=tc.mask_silence)
             value = float(loss.detach())
             if not math.isfinite(value):
                 raise ValueError(f"the loss became {value} at epoch {epoch}, step {step + 1}; "
