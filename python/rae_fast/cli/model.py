@@ -27,8 +27,15 @@ from ._types import finite_float, positive_int
 log = logging.getLogger("rae_fast.cli.model")
 
 _ARCH_FIELDS = ("num_layers", "num_units", "cell", "bidirectional_encoder",
-                "bidirectional_decoder", "dropout", "encoder_noise", "feed_previous_prob")
-_TRAIN_FIELDS = ("num_epochs", "batch_size", "learning_rate", "clip_value", "seed")
+                "bidirectional_decoder", "dropout", "encoder_noise", "feed_previous_prob",
+                "architecture", "freq_window_width", "freq_window_overlap", "num_f_layers",
+                "num_f_units", "bidirectional_f_encoder", "bidirectional_f_decoder",
+                "f_encoder_noise", "f_feed_previous_prob", "gru_variant", "decoder_projection",
+                "decoder_input_shift", "decoder_inputs", "decoder_input_dropout")
+_TRAIN_FIELDS = ("num_epochs", "batch_size", "learning_rate", "clip_value", "seed",
+                 "mask_silence")
+#: auDeep's ft-rae defaults for the time part (its --num-t-layers / --num-t-units).
+_FT_RAE_TIME_DEFAULTS = {"num_layers": 2, "num_units": 128}
 
 
 def _progress(args) -> Optional[bool]:
@@ -86,6 +93,8 @@ def _cmd_train(args) -> int:
         model_cfg = AutoencoderConfig.from_dict({**saved["model"], **arch})
         train_cfg = TrainingConfig.from_dict({**saved["training"], **training})
     else:
+        if arch.get("architecture") == "ft-rae":
+            arch = {**_FT_RAE_TIME_DEFAULTS, **arch}
         model_cfg = AutoencoderConfig(num_features=int(x.shape[2]), **arch)
         train_cfg = TrainingConfig(**training)
     result = train(x, run_dir, model_cfg, train_cfg, resume=args.continue_training,
@@ -93,8 +102,11 @@ def _cmd_train(args) -> int:
                    keep_checkpoints=args.keep_checkpoints,
                    run_info={"inputs": names, "feature_dims": list(dims)})
     last = f"{result.losses[-1]:.5f}" if result.losses else "n/a"
-    print(f"trained {result.epoch} epoch(s) in {run_dir}: loss {last}; representation size "
-          f"{result.model.config.representation_size}; next: rae-fast export-onnx {run_dir}")
+    cfg = result.model.config
+    per = " per frame" if cfg.frame_representation else ""
+    print(f"trained {result.epoch} epoch(s) of {cfg.architecture} in {run_dir}: loss {last}; "
+          f"representation size {cfg.representation_size}{per}; next: rae-fast export-onnx "
+          f"{run_dir}")
     return 0
 
 
@@ -232,26 +244,66 @@ def register(subparsers) -> None:
     p.add_argument("--run-dir", "--run-name", dest="run_dir", required=True, metavar="RUN",
                    help="directory for config.json, checkpoints/ and loss.csv")
     arch = p.add_argument_group("architecture (ignored with --continue unless given)")
-    arch.add_argument("--num-layers", type=positive_int, default=None,
-                      help="recurrent layers of encoder and decoder (default 1)")
-    arch.add_argument("--num-units", type=positive_int, default=None,
-                      help="units per layer (default 16)")
+    arch.add_argument("--architecture", type=str.lower, choices=["t-rae", "f-rae", "ft-rae"],
+                      default=None,
+                      help="auDeep's time- (default), frequency- or frequency-time-recurrent "
+                           "autoencoder; f-rae gives one representation per frame")
+    arch.add_argument("--num-layers", "--num-t-layers", type=positive_int, default=None,
+                      help="recurrent layers of encoder and decoder (ft-rae: of the time part; "
+                           "default 1, ft-rae 2)")
+    arch.add_argument("--num-units", "--num-t-units", type=positive_int, default=None,
+                      help="units per layer (default 16, ft-rae 128)")
     arch.add_argument("--cell", type=str.lower, choices=["gru", "lstm"], default=None,
                       help="recurrent cell (default gru)")
-    arch.add_argument("--bidirectional-encoder", action="store_true", default=None,
-                      help="bidirectional encoder")
-    arch.add_argument("--bidirectional-decoder", action="store_true", default=None,
-                      help="bidirectional decoder")
+    arch.add_argument("--gru-variant", type=str.lower, choices=["pytorch", "tensorflow"],
+                      default=None,
+                      help="tensorflow: auDeep's GRU (reset gate before the recurrent product, "
+                           "TensorFlow's initialisation); default pytorch")
+    arch.add_argument("--bidirectional-encoder", "--bidirectional-t-encoder",
+                      action="store_true", default=None, help="bidirectional encoder")
+    arch.add_argument("--bidirectional-decoder", "--bidirectional-t-decoder",
+                      action="store_true", default=None, help="bidirectional decoder")
+    arch.add_argument("--freq-window-width", type=positive_int, default=None,
+                      help="f-rae/ft-rae: frequency bands per window (default 32)")
+    arch.add_argument("--freq-window-overlap", type=int, default=None,
+                      help="f-rae/ft-rae: bands shared by neighbouring windows (default 24)")
+    arch.add_argument("--num-f-layers", type=positive_int, default=None,
+                      help="ft-rae: layers of the frequency encoder and decoder (default 1)")
+    arch.add_argument("--num-f-units", type=positive_int, default=None,
+                      help="ft-rae: units per frequency layer (default 64)")
+    arch.add_argument("--bidirectional-f-encoder", action="store_true", default=None,
+                      help="ft-rae: bidirectional frequency encoder")
+    arch.add_argument("--bidirectional-f-decoder", action="store_true", default=None,
+                      help="ft-rae: bidirectional frequency decoder")
+    arch.add_argument("--decoder-projection", type=str.lower,
+                      choices=["single", "per-direction"], default=None,
+                      help="t-rae output layer: single (the paper, default) or per-direction "
+                           "(auDeep's code: each direction to F with tanh, then a second layer)")
+    arch.add_argument("--decoder-input-shift", type=int, choices=[1, 2], default=None,
+                      help="steps between a frame and the decoder input showing it: 1 (the "
+                           "paper, default) or 2 (auDeep's code)")
+    arch.add_argument("--decoder-inputs", type=str.lower, choices=["targets", "none"],
+                      default=None,
+                      help="none: the decoders read no expected frames (zeros), everything "
+                           "must come through the representation (default targets)")
+    arch.add_argument("--decoder-input-dropout", type=finite_float, default=None,
+                      help="training: probability of zeroing a decoder input step (default 0)")
     drop = arch.add_mutually_exclusive_group()
     drop.add_argument("--keep-prob", type=finite_float, default=None,
                       help="keep probability of the dropout on RNN inputs/outputs (default 0.8)")
     drop.add_argument("--dropout", type=finite_float, default=None,
                       help="dropout probability (= 1 - keep-prob; default 0.2)")
-    arch.add_argument("--encoder-noise", type=finite_float, default=None,
+    arch.add_argument("--encoder-noise", "--t-encoder-noise", type=finite_float, default=None,
                       help="probability of zeroing an encoder input time step (default 0)")
-    arch.add_argument("--feed-previous-prob", type=finite_float, default=None,
+    arch.add_argument("--f-encoder-noise", type=finite_float, default=None,
+                      help="f-rae/ft-rae: probability of zeroing a frequency window (default 0)")
+    arch.add_argument("--feed-previous-prob", "--t-feed-previous-prob", type=finite_float,
+                      default=None,
                       help="probability of feeding the decoder its own previous output "
-                           "(unidirectional decoder; default 0)")
+                           "(a bidirectional decoder needs --decoder-projection "
+                           "per-direction; default 0)")
+    arch.add_argument("--f-feed-previous-prob", type=finite_float, default=None,
+                      help="ft-rae: the same for the frequency decoder (default 0)")
     opt = p.add_argument_group("training")
     opt.add_argument("--num-epochs", type=positive_int, default=None, help="epochs (default 10)")
     opt.add_argument("--batch-size", type=positive_int, default=None,
@@ -261,6 +313,9 @@ def register(subparsers) -> None:
     opt.add_argument("--clip-value", type=finite_float, default=None,
                      help="clip gradient entries to [-v, v] (default 2)")
     opt.add_argument("--seed", type=int, default=None, help="random seed (default 0)")
+    opt.add_argument("--mask-silence", action="store_true", default=None,
+                     help="auDeep's option: values at the -1 floor (silence, padding) add no "
+                          "error to the loss")
     opt.add_argument("--continue", dest="continue_training", action="store_true",
                      help="continue the run in RUN from its newest checkpoint")
     opt.add_argument("--keep-checkpoints", type=positive_int, default=3, metavar="K",

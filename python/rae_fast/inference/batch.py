@@ -93,7 +93,9 @@ def generate(model, input_path: PathLike, output_path: PathLike, batch_size: int
         netCDF data set of spectrograms / autocorrelograms ``(time, F)`` (``rae-fast preprocess``).
     output_path : str or Path
         netCDF data set written: features ``(n, representation_size)``, feature dim
-        ``generated``, with the input's filenames, chunk numbers, labels, label map, folds,
+        ``generated`` -- or, for a model with one representation per frame (f-rae),
+        ``(n, time, representation_size)`` with auDeep's feature dims ``generated_0``,
+        ``generated_1`` -- with the input's filenames, chunk numbers, labels, label map, folds,
         partitions and attributes, in the same order, plus an attribute ``representation``
         (model file name, kind, ``model_sha256``, ``input_fingerprint``, sizes).
     batch_size : int
@@ -138,22 +140,27 @@ def generate(model, input_path: PathLike, output_path: PathLike, batch_size: int
                 "source_feature_dims": list(ds.feature_dims),
                 "source_feature_shape": list(ds.feature_shape)}
             n = len(ds)
+            if getattr(runner, "frame_representation", False):     # f-rae: (time, R)
+                dims: Tuple[str, ...] = ("generated_0", "generated_1")
+                shape: Tuple[int, ...] = (int(ds.feature_shape[0]),
+                                          int(runner.representation_size))
+            else:
+                dims, shape = ("generated",), (int(runner.representation_size),)
             partial = partial_path(output_path)
             had_partial = resume and partial.exists()
             if had_partial and model_sha is None:
                 log.info("%s: the model has no file to fingerprint, so the partial output "
                          "cannot be matched to it; starting again", partial)
                 resume = False
-            writer = DataSetWriter(output_path, ("generated",), (runner.representation_size,),
-                                   ds.n_folds, ds.label_map, attrs, resume=resume)
+            writer = DataSetWriter(output_path, dims, shape, ds.n_folds, ds.label_map, attrs,
+                                   resume=resume)
             if had_partial and resume and not writer.resumed:
                 log.info("%s was written by another model (this one: %s, sha256 %s...), from "
                          "another input or with other settings; starting again", partial,
                          attrs["representation"]["model"], model_sha[:12])
             if writer.n_written > n:
                 writer.abort(keep_partial=False)
-                writer = DataSetWriter(output_path, ("generated",),
-                                       (runner.representation_size,), ds.n_folds, ds.label_map,
+                writer = DataSetWriter(output_path, dims, shape, ds.n_folds, ds.label_map,
                                        attrs, resume=False)
             start = writer.n_written
             if start:

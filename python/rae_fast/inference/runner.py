@@ -37,6 +37,9 @@ class ModelRunner(Protocol):
         ``F``, values per time step that the model expects.
     representation_size : int
         Length of one representation.
+    frame_representation : bool, optional
+        True when :meth:`encode` gives one representation per frame, ``(n, time, R)``
+        (f-rae); absent means False.
     reconstruction_mode : str
         How :meth:`reconstruct` runs the decoder: ``"teacher_forcing"`` (the expected previous
         frame at every step, as in training) or ``"free_running"`` (its own previous output).

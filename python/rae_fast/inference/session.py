@@ -84,6 +84,9 @@ class OnnxModel:
     num_features : int
         ``F`` expected by the model.
     representation_size : int
+        Length of a representation (of one frame's, for f-rae).
+    frame_representation : bool
+        True when the model gives one representation per frame, ``(batch, time, R)`` (f-rae).
     device : str
         ``"cuda"`` when the CUDA provider is active, else ``"cpu"``.
     providers : list of str
@@ -200,12 +203,15 @@ class OnnxModel:
         size = meta.get("rae_fast.representation_size")
         if size is not None:
             self.representation_size = int(size)
-        elif len(rep_shape) == 2 and isinstance(rep_shape[1], int):
-            self.representation_size = int(rep_shape[1])
+        elif len(rep_shape) in (2, 3) and isinstance(rep_shape[-1], int):
+            self.representation_size = int(rep_shape[-1])
         else:
             raise ValueError(f"{self.path}: cannot tell the representation size from output "
                              f"{rep_name} {rep_shape}")
         self.config = json.loads(meta["rae_fast.config"]) if "rae_fast.config" in meta else None
+        # f-rae: one representation per frame, (batch, time, R)
+        flag = meta.get("rae_fast.frame_representation")
+        self.frame_representation = flag == "1" if flag is not None else len(rep_shape) == 3
 
     def __repr__(self) -> str:
         return (f"OnnxModel({str(self.path)!r}, kind={self.kind!r}, device={self.device!r}, "

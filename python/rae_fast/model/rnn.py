@@ -92,19 +92,21 @@ class TFGRU(nn.Module):
         B, T, _ = x.shape
         H = self.hidden_size
         gi = torch.nn.functional.linear(x, self.weight_ih_l0, self.bias_ih_l0)  # (B, T, 3H)
-        w_rz, w_n = self.weight_hh_l0[:2 * H], self.weight_hh_l0[2 * H:]
-        b_rz, b_n = self.bias_hh_l0[:2 * H], self.bias_hh_l0[2 * H:]
+        # one unbind (not T slices): slicing a step out of gi would give every step's
+        # gradient a full-size zero-filled tensor in the backward pass
+        g_rz, g_n = gi.split([2 * H, H], dim=2)
+        g_rz, g_n = g_rz.unbind(1), g_n.unbind(1)
+        w_rz, w_n = self.weight_hh_l0.split([2 * H, H])
+        b_rz, b_n = self.bias_hh_l0.split([2 * H, H])
         h = x.new_zeros(B, H) if h0 is None else h0[0]
         valid = None
         if lengths is not None:
             valid = (torch.arange(T, device=x.device).unsqueeze(1)
-                     < lengths.to(x.device).unsqueeze(0)).unsqueeze(-1)  # (T, B, 1)
+                     < lengths.to(x.device).unsqueeze(0)).unsqueeze(-1).unbind(0)  # T x (B, 1)
         outs = []
         for t in range(T):
-            g = gi[:, t]
-            rz = torch.sigmoid(g[:, :2 * H] + torch.nn.functional.linear(h, w_rz, b_rz))
-            r, z = rz[:, :H], rz[:, H:]
-            n = torch.tanh(g[:, 2 * H:] + torch.nn.functional.linear(r * h, w_n, b_n))
+            r, z = torch.sigmoid(g_rz[t] + torch.nn.functional.linear(h, w_rz, b_rz)).chunk(2, 1)
+            n = torch.tanh(g_n[t] + torch.nn.functional.linear(r * h, w_n, b_n))
             new = n + z * (h - n)
             if valid is not None:
                 new = torch.where(valid[t], new, h)
@@ -280,12 +282,12 @@ def decode_stack(stack: nn.ModuleList, inputs: Tensor, lengths: Optional[Tensor]
     if feed_prob > 0 and feed_mask is None:
         feed_mask = torch.rand(S, B, 1, device=inputs.device) < feed_prob
     states = list(initial)
-    inp = inputs[:, 0]
+    steps = inputs.unbind(1)          # one unbind: cheap gradients (see TFGRU.forward)
+    inp = steps[0]
     outs = []
     for s in range(S):
         if s > 0:
-            inp = (torch.where(feed_mask[s], outs[-1], inputs[:, s]) if feed_prob > 0
-                   else inputs[:, s])
+            inp = torch.where(feed_mask[s], outs[-1], steps[s]) if feed_prob > 0 else steps[s]
         h = inp.unsqueeze(1)
         for l, rnn in enumerate(stack):
             h, states[l] = run_layer(rnn, dropout(h), states[l], None)

@@ -60,6 +60,7 @@ class TorchModelRunner:
         self.reconstruction_mode = "free_running" if free_running else "teacher_forcing"
         self.num_features = int(model.config.num_features)
         self.representation_size = int(model.config.representation_size)
+        self.frame_representation = bool(model.config.frame_representation)
 
     def _tensor(self, x) -> torch.Tensor:
         device = next(self.model.parameters()).device
