@@ -22,7 +22,7 @@ from .._version import __version__
 _GROUPS = [
     "rae_fast.cli.data",        # inspect, preprocess, modify
     "rae_fast.cli.autocorr",    # autocorrelogram
-    "rae_fast.cli.model",       # train, export-onnx, generate, reconstruct
+    "rae_fast.cli.model",       # train, export-onnx, generate, reconstruct, diagnose
     "rae_fast.cli.evaluation",  # evaluate, predict, fuse, fuse-chunks, export, import
     "rae_fast.cli.demo",        # demo
 ]
