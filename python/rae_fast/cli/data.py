@@ -344,10 +344,15 @@ def _pretend(args, settings) -> int:
 
 def cmd_preprocess(args) -> int:
     """``rae-fast preprocess``: see the module docstring."""
-    from ..preprocessing import preprocess
+    import warnings
+
+    from ..preprocessing import FloorWarning, preprocess, preprocess_clippings
 
     if (args.chunk_length is None) != (args.chunk_count is None):
         raise ValueError("--chunk-length and --chunk-count must be given together")
+    clips = list(args.clip_below)
+    several = len(clips) > 1
+    args.clip_below = clips[0]
     settings = _settings_from_args(args)
     if args.pretend is not None:
         return _pretend(args, settings)
@@ -355,23 +360,41 @@ def cmd_preprocess(args) -> int:
     if out.suffix.lower() != ".nc":
         print(f"rae-fast preprocess: note: {out} does not end in .nc (it is netCDF4 anyway)",
               file=sys.stderr)
+    common = dict(parser=args.parser, parser_options=dict(args.parser_option or []),
+                  workers=args.workers, skip_bad=args.skip_bad, resume=not args.no_resume,
+                  progress=False if args.quiet else None)
     try:
-        res = preprocess(args.basedir, out, settings, parser=args.parser,
-                         parser_options=dict(args.parser_option or []), workers=args.workers,
-                         skip_bad=args.skip_bad, resume=not args.no_resume,
-                         progress=False if args.quiet else None)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", FloorWarning)
+            if several or "{clip}" in args.output:
+                results = preprocess_clippings(args.basedir, args.output, clips, settings,
+                                               **common)
+            else:
+                results = [preprocess(args.basedir, out, settings, **common)]
     except KeyboardInterrupt:
-        print(f"rae-fast preprocess: the instances written so far are kept in {out}.partial; "
-              "run the same command again to resume (or add --no-resume to start over)",
-              file=sys.stderr)
+        print(f"rae-fast preprocess: the instances written so far are kept in "
+              f"{'the .partial files' if several else str(out) + '.partial'}; run the same "
+              "command again to resume (or add --no-resume to start over)", file=sys.stderr)
         raise
-    rate = res.processed_files / res.seconds if res.seconds > 0 else float("inf")
-    msg = (f"wrote {res.n_instances} instances ({res.n_files} files, features "
-           f"{' x '.join(map(str, res.feature_shape))}) to {res.path} in {res.seconds:.1f} s "
-           f"({rate:.0f} files/s, parser {res.parser}")
-    if res.resumed_files:
-        msg += f", resumed after {res.resumed_files} files"
-    print(msg + ")")
+    for w in caught:
+        if issubclass(w.category, FloorWarning):
+            msg = str(w.message).replace("train with mask_silence=True",
+                                         "train with rae-fast train --mask-silence")
+            from . import _command_parser, _flag_map, build_parser, translate_message
+            flags = _flag_map(_command_parser(build_parser(), "preprocess"))
+            print(f"rae-fast preprocess: warning: {translate_message(msg, flags)}",
+                  file=sys.stderr)
+        else:
+            warnings.showwarning(w.message, w.category, w.filename, w.lineno)
+    for res in results:
+        rate = res.processed_files / res.seconds if res.seconds > 0 else float("inf")
+        msg = (f"wrote {res.n_instances} instances ({res.n_files} files, features "
+               f"{' x '.join(map(str, res.feature_shape))}) to {res.path} in "
+               f"{res.seconds:.1f} s ({rate:.0f} files/s, parser {res.parser}")
+        if res.resumed_files:
+            msg += f", resumed after {res.resumed_files} files"
+        print(msg + ")")
+    res = results[0]
     if res.skipped:
         print(f"skipped {len(res.skipped)} unusable file(s):")
         for name, reason in res.skipped:
@@ -460,8 +483,11 @@ def register(subparsers) -> None:
                    help="overlap of the windows in seconds")
     p.add_argument("--mel-spectrum", type=int, default=128, metavar="FILTERS",
                    help="mel bands (0: linear power spectrum)")
-    p.add_argument("--clip-below", type=none_or(finite_float), default=-60.0, metavar="dB",
-                   help="clip dB values below this (0 dB = maximum); 'none' to disable")
+    p.add_argument("--clip-below", type=none_or(finite_float), nargs="+", default=[-60.0],
+                   metavar="dB",
+                   help="clip dB values below this (0 dB = maximum); 'none' to disable. "
+                        "Several values write one file each from one decode of the audio: "
+                        "--output must then contain {clip} (e.g. esc10_{clip}.nc)")
     p.add_argument("--clip-above", type=none_or(finite_float), default=None, metavar="dB",
                    help="clip dB values above this; 'none' to disable")
     p.add_argument("--pre-emphasis", type=float, default=0.95,

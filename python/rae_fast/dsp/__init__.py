@@ -10,7 +10,7 @@ Conventions (those of numpy.fft and librosa):
   parameter; ``n_threads=None`` uses all cores and results do not depend on the thread count.
 """
 from .. import _core
-from .audeep import audeep_normalize, spectrogram, spectrogram_frames
+from .audeep import audeep_normalize, spectrogram, spectrogram_clippings, spectrogram_frames
 from .fft import fft, ifft, irfft, rfft
 from .mel import hz_to_mel, mel_filterbank, mel_to_hz, melspectrogram, power_to_db
 from .stft import power_spectrogram, stft
@@ -19,7 +19,7 @@ from .windows import get_window
 __all__ = [
     "fft", "ifft", "rfft", "irfft", "get_window", "stft", "power_spectrogram", "mel_filterbank",
     "melspectrogram", "power_to_db", "spectrogram", "spectrogram_frames", "hz_to_mel",
-    "mel_to_hz", "simd_level", "audeep_normalize",
+    "mel_to_hz", "simd_level", "audeep_normalize", "spectrogram_clippings",
 ]
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import warnings
-from typing import Optional
+from typing import List, Optional, Sequence
 
 import numpy as np
 
@@ -67,7 +67,7 @@ def _audeep_basis(sr, n_fft, n_mels, dtype_str):
         warnings.warn(f"Empty filters detected in mel frequency basis: {empty} of {n_mels} mel "
                       f"bands contain no FFT bin of a {n_fft}-sample window at {sr:g} Hz and "
                       "will always sit at the clipping floor; use fewer mel bands or a wider "
-                      "window", UserWarning, stacklevel=3)
+                      "window", UserWarning, stacklevel=4)
     return W
 
 
@@ -120,6 +120,27 @@ def spectrogram(y, sr: float, window_width: float = 0.08, window_overlap: float 
     ((128, 124), -1.0, 1.0)
     """
     threads = check_threads(n_threads)
+    cb, ca = _check_clipping(clip_below, clip_above)
+    if not isinstance(mean_norm, (bool, np.bool_)):
+        raise TypeError(f"mean_norm must be True or False, got {mean_norm!r}")
+    res = _mel_power(y, sr, window_width, window_overlap, n_mels, pre_emphasis, win_length,
+                     hop_length, dtype, out, threads)
+    res3 = res if res.ndim == 3 else res[None]
+    _core.audeep_post(res3, cb, ca, True, bool(mean_norm), threads)
+    return res
+
+
+def _check_clipping(clip_below, clip_above):
+    cb = None if clip_below is None else check_float(clip_below, "clip_below")
+    ca = None if clip_above is None else check_float(clip_above, "clip_above")
+    if cb is not None and ca is not None and cb > ca:
+        raise ValueError(f"clip_below ({cb} dB) must be <= clip_above ({ca} dB)")
+    return cb, ca
+
+
+def _mel_power(y, sr, window_width, window_overlap, n_mels, pre_emphasis, win_length,
+               hop_length, dtype, out, threads) -> np.ndarray:
+    """The (mel) power spectrum of :func:`spectrogram`, before dB, clipping and normalisation."""
     arr = check_real_array(y, "y", ndim=(1, 2), dtype=check_dtype_arg(dtype))
     win, hop, n_frames = spectrogram_frames(arr.shape[-1], sr, window_width, window_overlap,
                                             win_length, hop_length)
@@ -127,13 +148,7 @@ def spectrogram(y, sr: float, window_width: float = 0.08, window_overlap: float 
         raise ValueError(f"y has {arr.shape[-1]} samples, fewer than one window of {win} samples "
                          f"({win / float(sr):.3f} s)")
     sr = float(sr)
-    cb = None if clip_below is None else check_float(clip_below, "clip_below")
-    ca = None if clip_above is None else check_float(clip_above, "clip_above")
-    if cb is not None and ca is not None and cb > ca:
-        raise ValueError(f"clip_below ({cb} dB) must be <= clip_above ({ca} dB)")
     pre = 0.0 if pre_emphasis is None else check_float(pre_emphasis, "pre_emphasis", -1.0, 1.0)
-    if not isinstance(mean_norm, (bool, np.bool_)):
-        raise TypeError(f"mean_norm must be True or False, got {mean_norm!r}")
     window = _core.get_window("hann", win, True).astype(arr.dtype)
     if n_mels is None:
         rows, mode, basis = win // 2 + 1, "magnitude", None
@@ -141,13 +156,49 @@ def spectrogram(y, sr: float, window_width: float = 0.08, window_overlap: float 
         n_mels = check_int(n_mels, "n_mels", 1, 1 << 16)
         basis = _audeep_basis(sr, win, n_mels, arr.dtype.str)
         rows, mode = n_mels, "mel"
-    res = _run_frames(arr, (rows, n_frames), arr.dtype, out,
-                      n_fft=win, frame_len=win, hop=hop, pad=0, pad_mode="constant",
-                      pre_emphasis=pre, detrend=True, window=window, mode=mode, power=2.0,
-                      scale=1.0 / win, basis=basis, max_lag=0, normalize=None, n_threads=threads)
-    res3 = res if res.ndim == 3 else res[None]
-    _core.audeep_post(res3, cb, ca, True, bool(mean_norm), threads)
-    return res
+    return _run_frames(arr, (rows, n_frames), arr.dtype, out,
+                       n_fft=win, frame_len=win, hop=hop, pad=0, pad_mode="constant",
+                       pre_emphasis=pre, detrend=True, window=window, mode=mode, power=2.0,
+                       scale=1.0 / win, basis=basis, max_lag=0, normalize=None,
+                       n_threads=threads)
+
+
+def spectrogram_clippings(y, sr: float, clip_below: Sequence[Optional[float]],
+                          window_width: float = 0.08, window_overlap: float = 0.04,
+                          n_mels: Optional[int] = 128, clip_above: Optional[float] = None,
+                          pre_emphasis: Optional[float] = 0.95, mean_norm: bool = True, *,
+                          win_length: Optional[int] = None, hop_length: Optional[int] = None,
+                          dtype=None, n_threads: Optional[int] = None) -> List[np.ndarray]:
+    """:func:`spectrogram` for several ``clip_below`` values from one power spectrum.
+
+    The frames, FFTs and mel bands are computed once; each clipping then gets its own dB
+    conversion, clipping and normalisation. ``result[k]`` is bit-identical to
+    ``spectrogram(y, sr, clip_below=clip_below[k], ...)`` (auDeep's recipe trains one
+    autoencoder per clipping of the same audio).
+
+    >>> y = np.random.default_rng(0).standard_normal(44100).astype(np.float32)
+    >>> a, b = rae_fast.dsp.spectrogram_clippings(y, 44100, [-30, -60])
+    >>> bool((a == rae_fast.spectrogram(y, 44100, clip_below=-30)).all()), a.shape == b.shape
+    (True, True)
+    """
+    threads = check_threads(n_threads)
+    if isinstance(clip_below, (str, bytes)) or not hasattr(clip_below, "__iter__"):
+        raise TypeError(f"clip_below must be a sequence of dB values (or None), got "
+                        f"{clip_below!r}")
+    values = [_check_clipping(c, clip_above) for c in clip_below]
+    if not values:
+        raise ValueError("clip_below is empty")
+    if not isinstance(mean_norm, (bool, np.bool_)):
+        raise TypeError(f"mean_norm must be True or False, got {mean_norm!r}")
+    power = _mel_power(y, sr, window_width, window_overlap, n_mels, pre_emphasis, win_length,
+                       hop_length, dtype, None, threads)
+    outs = []
+    for cb, ca in values:
+        res = power.copy()
+        _core.audeep_post(res if res.ndim == 3 else res[None], cb, ca, True, bool(mean_norm),
+                          threads)
+        outs.append(res)
+    return outs
 
 
 def audeep_normalize(S: np.ndarray, *, n_threads: Optional[int] = None) -> np.ndarray:

@@ -26,9 +26,13 @@ Features are returned time-major, ``(n_chunks, n_frames, n_bands)``, as auDeep s
 >>> compute_features(y, 44100, FeatureSettings(chunk_length=0.5, chunk_count=2)).shape
 (2, 12, 128)
 """
-from .features import chunk_frames, compute_features, extract_features
-from .pipeline import PreprocessResult, preprocess
+from .features import (chunk_frames, compute_features, compute_features_clippings,
+                       extract_features, extract_features_clippings)
+from .pipeline import (FloorWarning, PreprocessResult, clip_name, preprocess,
+                       preprocess_clippings)
 from .settings import FeatureSettings
 
 __all__ = ["FeatureSettings", "chunk_frames", "compute_features", "extract_features",
+           "compute_features_clippings", "extract_features_clippings", "preprocess_clippings",
+           "clip_name", "FloorWarning",
            "PreprocessResult", "preprocess"]

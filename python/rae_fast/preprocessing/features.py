@@ -4,7 +4,7 @@ The steps after reading are auDeep's (see :mod:`rae_fast.preprocessing`).
 """
 from __future__ import annotations
 
-from typing import Optional
+from typing import List, Optional, Sequence
 
 import numpy as np
 
@@ -71,31 +71,66 @@ def compute_features(y: np.ndarray, sr: int, settings: FeatureSettings = Feature
     (1, 24, 40)
     """
     norm = settings.mean_norm if mean_norm is None else bool(mean_norm)
-    n = y.shape[-1]
-    win, hop = settings.frame_params(sr, n)
-    if n < win:
-        raise ValueError(f"the {what} has {n} samples, fewer than one window of {win} "
-                         f"({settings.window_width} s at {sr} Hz)")
-    cw = settings.chunk_windows(sr, hop)
+    win, hop, cw = _frames(y, sr, settings, what)
     if settings.features == "spectrogram":
         S = dsp.spectrogram(y, sr, n_mels=settings.mel_bands,
                                  clip_below=settings.clip_below, clip_above=settings.clip_above,
                                  pre_emphasis=settings.pre_emphasis,
                                  mean_norm=bool(norm and cw is None), win_length=win,
                                  hop_length=hop, n_threads=n_threads)
-        if cw is not None:
-            S = chunk_frames(S, cw, settings.chunk_count, what)
-            if norm:
-                S = dsp.audeep_normalize(S, n_threads=n_threads)
-        else:
-            S = S[None]
-    else:
-        kw = dict(sr=sr, frame_length=win, hop_length=hop, center=False, n_threads=n_threads,
-                  max_lag=settings.max_lag_samples(sr, win), window=settings.acf_window,
-                  normalize=settings.acf_normalize, detrend=bool(settings.acf_detrend))
-        S = np.asarray(autocorr.autocorrelogram(y, **kw), dtype=np.float32)
-        S = chunk_frames(S, cw, settings.chunk_count, what) if cw is not None else S[None]
+        return _finish_spectrogram(S, settings, cw, norm, what, n_threads)
+    kw = dict(sr=sr, frame_length=win, hop_length=hop, center=False, n_threads=n_threads,
+              max_lag=settings.max_lag_samples(sr, win), window=settings.acf_window,
+              normalize=settings.acf_normalize, detrend=bool(settings.acf_detrend))
+    S = np.asarray(autocorr.autocorrelogram(y, **kw), dtype=np.float32)
+    S = chunk_frames(S, cw, settings.chunk_count, what) if cw is not None else S[None]
     return np.ascontiguousarray(np.swapaxes(S, -1, -2), dtype=np.float32)
+
+
+def _frames(y: np.ndarray, sr: int, settings: FeatureSettings, what: str):
+    n = y.shape[-1]
+    win, hop = settings.frame_params(sr, n)
+    if n < win:
+        raise ValueError(f"the {what} has {n} samples, fewer than one window of {win} "
+                         f"({settings.window_width} s at {sr} Hz)")
+    return win, hop, settings.chunk_windows(sr, hop)
+
+
+def _finish_spectrogram(S: np.ndarray, settings: FeatureSettings, cw: Optional[int],
+                        norm: bool, what: str, n_threads: int) -> np.ndarray:
+    """``(bands, frames)`` -> ``(n_chunks, frames, bands)``, each chunk normalised."""
+    if cw is not None:
+        S = chunk_frames(S, cw, settings.chunk_count, what)
+        if norm:
+            S = dsp.audeep_normalize(S, n_threads=n_threads)
+    else:
+        S = S[None]
+    return np.ascontiguousarray(np.swapaxes(S, -1, -2), dtype=np.float32)
+
+
+def compute_features_clippings(y: np.ndarray, sr: int, settings: FeatureSettings,
+                               clip_below: Sequence[Optional[float]], *, n_threads: int = 1,
+                               what: str = "signal") -> List[np.ndarray]:
+    """:func:`compute_features` of one clip for several ``clip_below`` values (spectrograms):
+    the frames, FFTs and mel bands are computed once; ``result[k]`` equals
+    ``compute_features(y, sr, dataclasses.replace(settings, clip_below=clip_below[k]))``
+    exactly.
+
+    >>> y = np.random.default_rng(1).standard_normal(22050).astype(np.float32)
+    >>> [a.shape for a in compute_features_clippings(y, 22050, FeatureSettings(mel_bands=40),
+    ...                                               [-30, -60])]
+    [(1, 24, 40), (1, 24, 40)]
+    """
+    if settings.features != "spectrogram":
+        raise ValueError("clip_below values apply to spectrograms (features='spectrogram')")
+    win, hop, cw = _frames(y, sr, settings, what)
+    norm = settings.mean_norm
+    outs = dsp.spectrogram_clippings(y, sr, list(clip_below), n_mels=settings.mel_bands,
+                                     clip_above=settings.clip_above,
+                                     pre_emphasis=settings.pre_emphasis,
+                                     mean_norm=bool(norm and cw is None), win_length=win,
+                                     hop_length=hop, n_threads=n_threads)
+    return [_finish_spectrogram(S, settings, cw, norm, what, n_threads) for S in outs]
 
 
 def extract_features(path: PathLike, settings: FeatureSettings = FeatureSettings(), *,
@@ -118,3 +153,15 @@ def extract_features(path: PathLike, settings: FeatureSettings = FeatureSettings
         raise AudioError(path, str(exc)) from None
 
 
+def extract_features_clippings(path: PathLike, settings: FeatureSettings,
+                               clip_below: Sequence[Optional[float]], *,
+                               n_threads: int = 1) -> List[np.ndarray]:
+    """Load one audio file once and compute its spectrograms for several ``clip_below``
+    values (:func:`compute_features_clippings`); errors as :func:`extract_features`."""
+    y, sr = load_audio(path, sr=settings.sr, channels=settings.channels,
+                       fixed_length=settings.fixed_length, center_fixed=settings.center_fixed)
+    try:
+        return compute_features_clippings(y, sr, settings, clip_below, n_threads=n_threads,
+                                          what="clip")
+    except ValueError as exc:
+        raise AudioError(path, str(exc)) from None

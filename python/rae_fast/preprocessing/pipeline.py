@@ -10,6 +10,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
+import warnings
+
 import numpy as np
 
 from .._validation import check_int, default_threads
@@ -17,7 +19,7 @@ from ..audio import AudioError, PathLike, audio_info
 from ..dataset import DataSetWriter
 from ..layouts import parse_dataset
 from ..progress import progress as progress_bar
-from .features import extract_features
+from .features import extract_features, extract_features_clippings
 from .settings import FeatureSettings
 
 log = logging.getLogger(__name__)
@@ -27,7 +29,9 @@ log = logging.getLogger(__name__)
 
 @dataclasses.dataclass
 class PreprocessResult:
-    """Summary of :func:`preprocess` (``seconds`` is wall time of this run)."""
+    """Summary of :func:`preprocess` (``seconds`` is wall time of this run; ``floor_fraction``:
+    share of the frames written in this run whose every value sits at the instance's floor --
+    digital silence, padding or everything clipped -- for spectrograms, else ``None``)."""
     path: Path
     parser: str
     n_files: int
@@ -37,6 +41,7 @@ class PreprocessResult:
     resumed_files: int
     processed_files: int
     seconds: float
+    floor_fraction: Optional[float] = None
 
 
 def _ordered_map(fn: Callable, items: Sequence, workers: int,
@@ -153,11 +158,97 @@ def preprocess(basedir: PathLike, output: PathLike, settings: FeatureSettings = 
     >>> res.n_instances, res.feature_shape                          # doctest: +SKIP
     (400, (124, 128))
     """
+    return _preprocess(basedir, [(Path(output), settings)], settings, None, parser,
+                       parser_options, workers, skip_bad, resume, progress)[0]
+
+
+def clip_name(value: Optional[float]) -> str:
+    """``-30.0`` -> ``"-30"``, ``-45.5`` -> ``"-45.5"``, ``None`` -> ``"none"``.
+
+    >>> clip_name(-60.0), clip_name(None)
+    ('-60', 'none')
+    """
+    return "none" if value is None else f"{float(value):g}"
+
+
+def preprocess_clippings(basedir: PathLike, output: str, clip_below: Sequence[Optional[float]],
+                         settings: FeatureSettings = FeatureSettings(), parser: str = "auto",
+                         parser_options: Optional[Dict[str, Any]] = None,
+                         workers: Optional[int] = None, skip_bad: bool = False,
+                         resume: bool = True, progress: Optional[bool] = None
+                         ) -> List[PreprocessResult]:
+    """:func:`preprocess` for several ``clip_below`` values with one decode of the audio.
+
+    Every file is read and transformed (frames, FFT, mel bands) once; each clipping gets its
+    own dB conversion, clipping and normalisation and its own output file, ``output`` with
+    ``{clip}`` replaced by :func:`clip_name` of the value (e.g. ``"esc10_{clip}.nc"`` ->
+    ``esc10_-30.nc``, ``esc10_-60.nc``). Each file is identical to the one :func:`preprocess`
+    writes with ``dataclasses.replace(settings, clip_below=value)`` (same features, metadata and
+    attributes), and each resumes on its own after an interruption. auDeep's recipes train one
+    autoencoder per clipping of the same audio.
+
+    Parameters
+    ----------
+    output : str
+        File name pattern; must contain ``{clip}`` when there are several values.
+    clip_below : sequence of float or None
+        dB values (0 dB = the clip's maximum), distinct.
+    settings : FeatureSettings
+        Spectrogram settings; its own ``clip_below`` is ignored.
+    (the other parameters as for :func:`preprocess`)
+
+    Returns
+    -------
+    list of PreprocessResult, one per value, in order
+
+    >>> res = preprocess_clippings("esc10", "esc10_{clip}.nc", [-30, -45, -60, -75],
+    ...                            FeatureSettings(fixed_length=5.0))      # doctest: +SKIP
+    >>> [r.path.name for r in res]                                         # doctest: +SKIP
+    ['esc10_-30.nc', 'esc10_-45.nc', 'esc10_-60.nc', 'esc10_-75.nc']
+    """
+    if not isinstance(settings, FeatureSettings):
+        raise TypeError(f"settings must be a FeatureSettings, got {type(settings).__name__}")
+    if isinstance(clip_below, (str, bytes)) or not hasattr(clip_below, "__iter__"):
+        raise TypeError(f"clip_below must be a sequence of dB values, got {clip_below!r}")
+    values = [None if v is None else float(v) for v in clip_below]
+    if not values:
+        raise ValueError("clip_below is empty")
+    if len(set(values)) != len(values):
+        raise ValueError(f"clip_below has repeated values: {values}")
+    if settings.features != "spectrogram":
+        raise ValueError("several clip_below values apply to spectrograms only "
+                         "(features='spectrogram')")
+    output = str(output)
+    if len(values) > 1 and "{clip}" not in output:
+        raise ValueError(f"output must contain {{clip}} when clip_below has several values "
+                         f"(e.g. 'specs_{{clip}}.nc'), got {output!r}")
+    outputs = [(Path(output.replace("{clip}", clip_name(v))),
+                dataclasses.replace(settings, clip_below=v)) for v in values]
+    return _preprocess(basedir, outputs, settings, values, parser, parser_options, workers,
+                       skip_bad, resume, progress)
+
+
+#: Share of frames at the floor above which :func:`preprocess` warns.
+FLOOR_WARNING_FRACTION = 1 / 3
+
+
+def _floor_frames(x: np.ndarray) -> int:
+    """Frames (time steps) of ``x`` ``(k, time, bands)`` whose every value is at the floor
+    (the smallest value of their instance)."""
+    lo = x.min(axis=(1, 2), keepdims=True)
+    return int(np.count_nonzero((x <= lo + 1e-6).all(axis=2)))
+
+
+def _preprocess(basedir, outputs: List[Tuple[Path, FeatureSettings]], settings: FeatureSettings,
+                clip_values: Optional[List[Optional[float]]], parser, parser_options, workers,
+                skip_bad, resume, progress) -> List[PreprocessResult]:
     if not isinstance(settings, FeatureSettings):
         raise TypeError(f"settings must be a FeatureSettings, got {type(settings).__name__}")
     workers = default_threads() if workers is None else check_int(workers, "workers", 1, 1024)
     t0 = time.perf_counter()
-    output = Path(output)
+    paths = [p for p, _ in outputs]
+    if len({p.resolve() for p in paths}) != len(paths):
+        raise ValueError(f"the outputs must be different files, got {[str(p) for p in paths]}")
     parsed = parse_dataset(basedir, parser, **(parser_options or {}))
     instances = parsed.instances
     if not instances:
@@ -186,24 +277,29 @@ def preprocess(basedir: PathLike, output: PathLike, settings: FeatureSettings = 
 
     def work(inst):
         try:
-            return extract_features(inst.path, settings)
+            if clip_values is None:
+                return [extract_features(inst.path, settings)]
+            return extract_features_clippings(inst.path, settings, clip_values)
         except AudioError as exc:
             return exc
 
-    attrs = settings.to_attrs()
-    attrs.update({"source.parser": parsed.parser, "source.basedir": str(Path(basedir).resolve()),
-                  "source.n_files": len(instances),
-                  "source.files_sha256": _files_fingerprint(instances),
-                  "source.parser_options": dict(parser_options or {})})
-    writer = DataSetWriter(output, settings.feature_dims, shape, parsed.n_folds,
-                           parsed.label_map, attrs, resume=resume)
+    source = {"source.parser": parsed.parser, "source.basedir": str(Path(basedir).resolve()),
+              "source.n_files": len(instances),
+              "source.files_sha256": _files_fingerprint(instances),
+              "source.parser_options": dict(parser_options or {})}
+    writers: List[DataSetWriter] = []
     try:
-        done = writer.written_filenames() if writer.resumed else set()
-        todo = [inst for inst in good if inst.filename not in done]
-        resumed_files = len(good) - len(todo)
+        for path, s_i in outputs:
+            writers.append(DataSetWriter(path, s_i.feature_dims, shape, parsed.n_folds,
+                                         parsed.label_map, {**s_i.to_attrs(), **source},
+                                         resume=resume))
+        done = [w.written_filenames() if w.resumed else set() for w in writers]
+        todo = [inst for inst in good if any(inst.filename not in d for d in done)]
         n_bad_late = 0
-        with progress_bar(total=len(good), initial=resumed_files, desc="preprocess", unit="file",
-                      disable=None if progress is None else not progress) as bar:
+        floor = [0] * len(writers)
+        frames = [0] * len(writers)
+        with progress_bar(total=len(good), initial=len(good) - len(todo), desc="preprocess",
+                          unit="file", disable=None if progress is None else not progress) as bar:
             for inst, result in _ordered_map(work, todo, workers, max_pending=4 * workers):
                 if isinstance(result, AudioError):
                     if not skip_bad:
@@ -212,24 +308,52 @@ def preprocess(basedir: PathLike, output: PathLike, settings: FeatureSettings = 
                     n_bad_late += 1
                     bar.update(1)
                     continue
-                if result.shape[1:] != tuple(shape):
-                    raise AudioError(inst.path, f"gives features of shape {result.shape[1:]}, "
-                                                f"expected {tuple(shape)} like the other files")
-                k = result.shape[0]
-                writer.append(result, [inst.filename] * k, chunk_nr=np.arange(k),
-                              label_nominal=[inst.label_nominal] * k,
-                              cv_folds=np.repeat(np.asarray([inst.cv_folds], np.int64).reshape(
-                                  1, parsed.n_folds), k, axis=0),
-                              partition=[inst.partition] * k)
+                for i, (w, feats) in enumerate(zip(writers, result)):
+                    if inst.filename in done[i]:
+                        continue
+                    if feats.shape[1:] != tuple(shape):
+                        raise AudioError(inst.path, f"gives features of shape "
+                                                    f"{feats.shape[1:]}, expected "
+                                                    f"{tuple(shape)} like the other files")
+                    k = feats.shape[0]
+                    w.append(feats, [inst.filename] * k, chunk_nr=np.arange(k),
+                             label_nominal=[inst.label_nominal] * k,
+                             cv_folds=np.repeat(np.asarray([inst.cv_folds], np.int64).reshape(
+                                 1, parsed.n_folds), k, axis=0),
+                             partition=[inst.partition] * k)
+                    floor[i] += _floor_frames(feats)
+                    frames[i] += feats.shape[0] * feats.shape[1]
                 bar.update(1)
-        n_instances = writer.n_written
-        writer.close(extra_attrs={"skipped_files": [f"{n}: {r}" for n, r in bad]})
+        counts = [w.n_written for w in writers]
+        for w in writers:
+            w.close(extra_attrs={"skipped_files": [f"{n}: {r}" for n, r in bad]})
     except BaseException:
-        writer.abort()
+        for w in writers:
+            w.abort()
         raise
     if bad:
         log.info("skipped %d unusable file(s):\n%s", len(bad), _format_bad(bad))
-    return PreprocessResult(output, parsed.parser, len(good) - n_bad_late, n_instances,
-                            tuple(shape), bad, resumed_files, len(todo),
-                            time.perf_counter() - t0)
+    results = []
+    for i, (path, s_i) in enumerate(outputs):
+        fraction = floor[i] / frames[i] if frames[i] and s_i.features == "spectrogram" \
+            else None
+        if fraction is not None and fraction > FLOOR_WARNING_FRACTION:
+            warnings.warn(FloorWarning(path, fraction), stacklevel=3)
+        n_todo = sum(inst.filename not in done[i] for inst in good)
+        results.append(PreprocessResult(path, parsed.parser, len(good) - n_bad_late, counts[i],
+                                        tuple(shape), bad, len(good) - n_todo, n_todo,
+                                        time.perf_counter() - t0, fraction))
+    return results
 
+
+class FloorWarning(UserWarning):
+    """More than :data:`FLOOR_WARNING_FRACTION` of a data set's frames sit at the dB floor
+    (digital silence, zero padding, or everything clipped): an autoencoder then spends much of
+    its loss on reproducing silence. ``path`` and ``fraction`` are attributes."""
+
+    def __init__(self, path: Path, fraction: float):
+        self.path, self.fraction = Path(path), float(fraction)
+        super().__init__(f"{path}: {100 * fraction:.0f} % of the frames lie at the dB floor "
+                         f"(digital silence or padding); train with mask_silence=True, shorten "
+                         f"fixed_length or clip less (clip_below) so that the autoencoder does "
+                         f"not spend itself on silence")
