@@ -177,6 +177,18 @@ def _cmd_fuse(args) -> int:
     return 0
 
 
+def _cmd_band_stats(args) -> int:
+    from ..dataset import load, save
+    from ..preprocessing import band_statistics
+
+    stats = band_statistics(load(_existing(args.input, "input file")), args.statistics,
+                            skip_floor=args.skip_floor)
+    save(stats, args.output)
+    log.info("wrote %s: %d instances x %d statistics (%s)", args.output, len(stats),
+             stats.feature_shape[0], ", ".join(args.statistics))
+    return 0
+
+
 def _cmd_fuse_chunks(args) -> int:
     from ..dataset import load, save
     from ..fusion import fuse_chunks
@@ -223,7 +235,8 @@ def _cmd_import(args) -> int:
 # ------------------------------------------------------------------------------ registry
 
 def register(subparsers) -> None:
-    """Add ``evaluate``, ``predict``, ``fuse``, ``fuse-chunks``, ``export``, ``import``."""
+    """Add ``evaluate``, ``predict``, ``fuse``, ``band-stats``, ``fuse-chunks``, ``export``,
+    ``import``."""
     p = subparsers.add_parser(
         "evaluate", help="cross-validated or partitioned evaluation of representations",
         description="Train and evaluate the MLP or linear SVM on labelled representations: "
@@ -288,6 +301,23 @@ def register(subparsers) -> None:
     p.add_argument("--align", action="store_true",
                    help="match instances by file name and chunk instead of by position")
     p.set_defaults(func=_cmd_fuse)
+
+    p = subparsers.add_parser(
+        "band-stats", help="per-band statistics of spectrograms over time (mean, std, ...)",
+        description="Summarise every band of every instance over time: mean, standard "
+                    "deviation, minimum, maximum, mean absolute frame-to-frame change (delta). "
+                    "A model-free feature set to evaluate alone or to fuse with learnt "
+                    "representations (rae-fast fuse).")
+    p.add_argument("--input", type=Path, required=True, metavar="SPECS.nc",
+                   help="spectrograms (.nc)")
+    p.add_argument("--output", type=Path, required=True, metavar="STATS.nc",
+                   help="data set to write")
+    p.add_argument("--statistics", nargs="+", type=str.lower, default=["mean", "std"],
+                   choices=["mean", "std", "min", "max", "delta"],
+                   help="which statistics, in this order (default mean std)")
+    p.add_argument("--skip-floor", action="store_true",
+                   help="leave out frames at the floor (silence, padding)")
+    p.set_defaults(func=_cmd_band_stats)
 
     p = subparsers.add_parser(
         "fuse-chunks", help="one instance per file: concatenate the features of its chunks",

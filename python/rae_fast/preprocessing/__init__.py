@@ -31,8 +31,9 @@ from .features import (chunk_frames, compute_features, compute_features_clipping
 from .pipeline import (FloorWarning, PreprocessResult, clip_name, preprocess,
                        preprocess_clippings)
 from .settings import FeatureSettings
+from .statistics import STATISTICS, band_statistics
 
 __all__ = ["FeatureSettings", "chunk_frames", "compute_features", "extract_features",
            "compute_features_clippings", "extract_features_clippings", "preprocess_clippings",
-           "clip_name", "FloorWarning",
+           "clip_name", "FloorWarning", "band_statistics", "STATISTICS",
            "PreprocessResult", "preprocess"]
