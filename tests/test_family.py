@@ -367,3 +367,28 @@ def test_build_autoencoder_and_classes_check_the_architecture():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert isinstance(build_autoencoder(cfg), FrequencyAutoencoder)
+
+
+@pytest.mark.parametrize("arch", ["t-rae", "ft-rae"])
+@pytest.mark.parametrize("bi_enc", [False, True])
+def test_pooled_encoder_states_match_onnx(arch, bi_enc, tmp_path):
+    from rae_fast.model import export_encoder
+    from rae_fast.model.onnx_export import read_verified_difference
+
+    m = family_model(arch, bi_enc=bi_enc)
+    x = rand_x(3, 9, 20)
+    pooled = m.encode_pooled(x).detach()
+    assert pooled.shape == (3, m.config.representation_size + m.pooled_size)
+    torch.testing.assert_close(pooled[:, :m.config.representation_size], m.encode(x))
+    sess = session(encoder_to_onnx(m, pool_states=True))
+    np.testing.assert_allclose(sess.run(None, {"features": x.numpy()})[0], pooled.numpy(),
+                               rtol=0, atol=TOL)
+    # padding is left out of the average
+    x[1, 5:] = 0
+    batch = m.encode_pooled(x, lengths=[9, 5, 9]).detach()
+    torch.testing.assert_close(batch[1:2], m.encode_pooled(x[1:2, :5]).detach(), rtol=0,
+                               atol=1e-5)
+    path = export_encoder(m, tmp_path / "e.onnx", verify=True, pool_states=True)
+    assert read_verified_difference(path) < TOL
+    with pytest.raises(ValueError, match="f-rae"):
+        family_model("f-rae").encode_pooled(x)

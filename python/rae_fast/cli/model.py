@@ -126,7 +126,8 @@ def _cmd_export(args) -> int:
         ae_path = Path(args.autoencoder_output) if args.autoencoder_output \
             else run_dir / "autoencoder.onnx"
     verify = not args.no_verify
-    export_encoder(model, enc_path, method=args.method, verify=verify)
+    export_encoder(model, enc_path, method=args.method, verify=verify,
+                   pool_states=args.pool_states)
     if ae_path is not None:
         try:
             export_autoencoder(model, ae_path, verify=verify)
@@ -407,6 +408,9 @@ def register(subparsers) -> None:
                         "torch.onnx.export (encoder only, needs onnxscript>=0.7.1)")
     p.add_argument("--no-verify", action="store_true",
                    help="skip the ONNX Runtime vs PyTorch check")
+    p.add_argument("--pool-states", action="store_true",
+                   help="the encoder's representation is followed by the time average of its "
+                        "top layer's outputs (t-rae, ft-rae; no retraining needed)")
     p.set_defaults(func=_cmd_export)
 
     p = subparsers.add_parser(

@@ -208,6 +208,35 @@ class AutoencoderBase(nn.Module):
         x, lengths = self._device_batch(x, lengths)
         return self._encode(x, lengths)
 
+    def encode_pooled(self, x, lengths=None) -> Tensor:
+        """The representation followed by the time average of the top encoder layer's outputs
+        (each direction; over the valid steps): ``(batch, representation_size +
+        pooled_size)``. t-rae and ft-rae (its time encoder) only; no training needed -- the
+        exported encoder gives the same with ``pool_states=True``.
+
+        >>> m = RecurrentAutoencoder(AutoencoderConfig(num_features=8)).eval()
+        >>> m.encode_pooled(torch.zeros(2, 5, 8)).shape      # 16 + 16 units
+        torch.Size([2, 32])
+        """
+        if self.config.architecture == "f-rae":
+            raise ValueError("pooled encoder states apply to t-rae and ft-rae (f-rae gives one "
+                             "representation per frame already)")
+        x, lengths = self._device_batch(x, lengths)
+        rep, tops = self._encode_with_outputs(x, lengths)
+        mask = _time_mask(lengths, x.shape[0], x.shape[1], x.device)
+        pooled = []
+        for top in tops:
+            if mask is None:
+                pooled.append(top.mean(dim=1))
+            else:
+                pooled.append((top * mask).sum(dim=1) / mask.sum(dim=1))
+        return torch.cat([rep, *pooled], dim=1)
+
+    @property
+    def pooled_size(self) -> int:
+        """Values :meth:`encode_pooled` adds: top-layer units x encoder directions."""
+        return self.config.num_units * self.config.encoder_directions
+
     def forward(self, x, lengths=None, feed_previous_prob: Optional[float] = None
                 ) -> Tuple[Tensor, Tensor]:
         """Encode and reconstruct: returns ``(reconstruction, representation)``.
@@ -419,15 +448,20 @@ class RecurrentAutoencoder(AutoencoderBase):
     # ------------------------------------------------------------------------- encoder
     def _encode(self, x: Tensor, lengths: Optional[Tensor] = None) -> Tensor:
         """Encoder without input validation (used by :meth:`encode` and the ONNX export)."""
+        return self._encode_with_outputs(x, lengths)[0]
+
+    def _encode_with_outputs(self, x: Tensor, lengths: Optional[Tensor] = None
+                             ) -> Tuple[Tensor, List[Tensor]]:
+        """``(representation, [top layer outputs (batch, time, H) of each direction])``."""
         cfg = self.config
         x = self._corrupt(x, cfg.encoder_noise)
-        per_dir = [run_stack(stack, x, lengths, d == 1, None, self.dropout)[1]
-                   for d, stack in enumerate(self.encoder)]
+        runs = [run_stack(stack, x, lengths, d == 1, None, self.dropout)
+                for d, stack in enumerate(self.encoder)]
         pieces: List[Tensor] = []
         for l in range(cfg.num_layers):
             for d in range(cfg.encoder_directions):
-                pieces.extend(final_pieces(per_dir[d][l], cfg.cell))
-        return torch.tanh(self.fc(torch.cat(pieces, dim=1)))
+                pieces.extend(final_pieces(runs[d][1][l], cfg.cell))
+        return torch.tanh(self.fc(torch.cat(pieces, dim=1))), [r[0] for r in runs]
 
     # ------------------------------------------------------------------------- decoder
     def decoder_inputs(self, targets: Tensor, lengths: Optional[Tensor] = None

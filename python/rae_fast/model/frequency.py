@@ -241,15 +241,19 @@ class FrequencyTimeAutoencoder(AutoencoderBase):
                    for d, stack in enumerate(self.f_encoder)]
         return _concat_finals(per_dir, c.num_f_layers, c.cell).view(B, T, -1)
 
-    def _encode_states(self, states: Tensor, lengths) -> Tensor:
+    def _encode_states(self, states: Tensor, lengths, outputs: bool = False):
         c = self.config
         inp = self._corrupt(states, c.encoder_noise)
-        per_dir = [run_stack(stack, inp, lengths, d == 1, None, self.dropout)[1]
-                   for d, stack in enumerate(self.encoder)]
-        return torch.tanh(self.fc(_concat_finals(per_dir, c.num_layers, c.cell)))
+        runs = [run_stack(stack, inp, lengths, d == 1, None, self.dropout)
+                for d, stack in enumerate(self.encoder)]
+        rep = torch.tanh(self.fc(_concat_finals([r[1] for r in runs], c.num_layers, c.cell)))
+        return (rep, [r[0] for r in runs]) if outputs else rep
 
     def _encode(self, x: Tensor, lengths: Optional[Tensor] = None) -> Tensor:
         return self._encode_states(self._frame_states(x), lengths)
+
+    def _encode_with_outputs(self, x: Tensor, lengths: Optional[Tensor] = None):
+        return self._encode_states(self._frame_states(x), lengths, outputs=True)
 
     def forward(self, x, lengths=None, feed_previous_prob: Optional[float] = None):
         # the frequency encoder's states feed both the time encoder and (as targets) the

@@ -72,36 +72,51 @@ def _onnx():
 _Graph, _np, _rnn_weights, _rnn_layer = Graph, np_, rnn_weights, rnn_layer
 
 
-def _encoder_graph(g: Graph, model: RecurrentAutoencoder, x_tbf: str) -> str:
-    """t-rae's encoder on a time-major input (T, B, F); returns the fc output (B, R)."""
+def _encoder_graph(g: Graph, model: RecurrentAutoencoder, x_tbf: str, tops=None) -> str:
+    """t-rae's encoder on a time-major input (T, B, F); returns the fc output (B, R). With a
+    list ``tops``, the top layer's outputs (T, B, H) of each direction are appended to it."""
     cfg = model.config
-    per_dir = [stack_graph(g, stack, cfg.cell, x_tbf, d == 1, f"enc_d{d}", need_y=False)[1]
-               for d, stack in enumerate(model.encoder)]
-    state = concat_finals(g, per_dir, cfg.num_layers, "encoder_state")
+    runs = [stack_graph(g, stack, cfg.cell, x_tbf, d == 1, f"enc_d{d}", need_y=tops is not None)
+            for d, stack in enumerate(model.encoder)]
+    if tops is not None:
+        tops.extend(r[0] for r in runs)
+    state = concat_finals(g, [r[1] for r in runs], cfg.num_layers, "encoder_state")
     return g.op1("Gemm", [state, g.const(np_(model.fc.weight), "fc_W"),
                           g.const(np_(model.fc.bias), "fc_b")], transB=1, base="fc")
+
+
+def pooled_output(g: Graph, rep: str, tops: List[str]) -> None:
+    """``representation`` = the code followed by each top output's mean over time."""
+    means = [g.op1("ReduceMean", [t], axes=[0], keepdims=0, base="pooled") for t in tops]
+    g.op("Concat", [rep, *means], outputs=["representation"], axis=1)
 
 
 def _reverse_time(g: Graph, x: str, base: str) -> str:
     return reverse_axis(g, x, 0, base)
 
 
-def _finish(g: Graph, inputs, outputs, model: AutoencoderBase, kind: str, exporter: str):
+def _finish(g: Graph, inputs, outputs, model: AutoencoderBase, kind: str, exporter: str,
+            pool_states: bool = False):
     onnx = _onnx()
     from onnx import helper
     graph = helper.make_graph(g.nodes, f"rae_fast_{kind}", inputs, outputs, g.inits)
     m = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)],
                           producer_name="rae_fast", producer_version=__version__)
     m.ir_version = IR_VERSION
-    _add_metadata(m, model, kind, exporter)
+    _add_metadata(m, model, kind, exporter, pool_states)
     onnx.checker.check_model(m, full_check=True)
     return m
 
 
-def _add_metadata(m, model: AutoencoderBase, kind: str, exporter: str) -> None:
+def _rep_size(model: AutoencoderBase, pool_states: bool) -> int:
+    return model.config.representation_size + (model.pooled_size if pool_states else 0)
+
+
+def _add_metadata(m, model: AutoencoderBase, kind: str, exporter: str,
+                  pool_states: bool = False) -> None:
     cfg = model.config
-    rep = ("(batch, time, {})" if cfg.frame_representation else "(batch, {})").format(
-        cfg.representation_size)
+    size = _rep_size(model, pool_states)
+    rep = ("(batch, time, {})" if cfg.frame_representation else "(batch, {})").format(size)
     m.doc_string = (f"rae_fast {cfg.architecture} {kind}: input features (batch, time, "
                     f"{cfg.num_features}) float32; output representation {rep}"
                     + ("; reconstruction (batch, time, F)" if kind == "autoencoder" else ""))
@@ -109,7 +124,8 @@ def _add_metadata(m, model: AutoencoderBase, kind: str, exporter: str) -> None:
             "rae_fast.architecture": cfg.architecture,
             "rae_fast.frame_representation": "1" if cfg.frame_representation else "0",
             "rae_fast.num_features": str(cfg.num_features),
-            "rae_fast.representation_size": str(cfg.representation_size),
+            "rae_fast.representation_size": str(size),
+            "rae_fast.pool_states": "mean" if pool_states else "none",
             "rae_fast.version": __version__, "rae_fast.exporter": exporter}
     del m.metadata_props[:]
     for k, v in meta.items():
@@ -117,10 +133,10 @@ def _add_metadata(m, model: AutoencoderBase, kind: str, exporter: str) -> None:
         entry.key, entry.value = k, v
 
 
-def _io(model: AutoencoderBase):
+def _io(model: AutoencoderBase, pool_states: bool = False):
     from onnx import TensorProto, helper
     F = model.config.num_features
-    R = model.config.representation_size
+    R = _rep_size(model, pool_states)
     features = helper.make_tensor_value_info("features", TensorProto.FLOAT, ["batch", "time", F])
     rep_shape = ["batch", "time", R] if model.config.frame_representation else ["batch", R]
     rep = helper.make_tensor_value_info("representation", TensorProto.FLOAT, rep_shape)
@@ -136,24 +152,35 @@ def _check_model(model) -> AutoencoderBase:
     return model
 
 
-def encoder_to_onnx(model: RecurrentAutoencoder):
+def encoder_to_onnx(model: RecurrentAutoencoder, pool_states: bool = False):
     """The encoder as an ``onnx.ModelProto`` (``features (B, T, F) -> representation (B, R)``).
+
+    ``pool_states``: the representation is followed by the time average of the top encoder
+    layer's outputs (:meth:`AutoencoderBase.encode_pooled`; t-rae and ft-rae).
 
     >>> m = encoder_to_onnx(RecurrentAutoencoder(AutoencoderConfig(8)))   # doctest: +SKIP
     >>> [o.name for o in m.graph.output]                                 # doctest: +SKIP
     ['representation']
     """
     model = _check_model(model)
-    features, rep, _ = _io(model)
+    pool_states = bool(pool_states)
+    if pool_states and model.config.architecture == "f-rae":
+        raise ValueError("pool_states applies to t-rae and ft-rae (f-rae gives one "
+                         "representation per frame already)")
+    features, rep, _ = _io(model, pool_states)
     g = Graph()
     if model.config.architecture != "t-rae":
         from .onnx_frequency import frequency_graph
-        frequency_graph(g, model, with_decoder=False)
-        return _finish(g, [features], [rep], model, "encoder", "graph")
+        frequency_graph(g, model, with_decoder=False, pool_states=pool_states)
+        return _finish(g, [features], [rep], model, "encoder", "graph", pool_states)
     x = g.op1("Transpose", ["features"], perm=[1, 0, 2], base="x_tbf")
-    lin = _encoder_graph(g, model, x)
-    g.op("Tanh", [lin], outputs=["representation"])
-    return _finish(g, [features], [rep], model, "encoder", "graph")
+    tops: Optional[List[str]] = [] if pool_states else None
+    lin = _encoder_graph(g, model, x, tops)
+    if pool_states:
+        pooled_output(g, g.op1("Tanh", [lin], base="code"), tops)
+    else:
+        g.op("Tanh", [lin], outputs=["representation"])
+    return _finish(g, [features], [rep], model, "encoder", "graph", pool_states)
 
 
 def autoencoder_to_onnx(model: RecurrentAutoencoder):
@@ -272,7 +299,8 @@ def _resolve(source: ModelSource, epoch: Optional[int]) -> AutoencoderBase:
 VERIFY_TOLERANCE = 1e-4
 
 
-def _max_difference(model: AutoencoderBase, onnx_path: Path, kind: str) -> Optional[float]:
+def _max_difference(model: AutoencoderBase, onnx_path: Path, kind: str,
+                    pool_states: bool = False) -> Optional[float]:
     """Max |ORT - torch| on random batches of two shapes; None when ONNX Runtime is missing."""
     try:
         import onnxruntime as ort
@@ -292,6 +320,8 @@ def _max_difference(model: AutoencoderBase, onnx_path: Path, kind: str) -> Optio
             x = rng.uniform(-1, 1, (batch, time, model.config.num_features)).astype(np.float32)
             with torch.no_grad():
                 recon, rep = model(torch.from_numpy(x))
+                if pool_states:
+                    rep = model.encode_pooled(torch.from_numpy(x))
             out = dict(zip(names, sess.run(None, {sess.get_inputs()[0].name: x})))
             rep_onnx = out.get("representation", next(iter(out.values())))
             worst = max(worst, float(np.abs(rep_onnx - rep.numpy()).max()))
@@ -303,7 +333,7 @@ def _max_difference(model: AutoencoderBase, onnx_path: Path, kind: str) -> Optio
 
 
 def _save(m, path: PathLike, model: Optional[AutoencoderBase] = None,
-          kind: str = "encoder", verify: bool = False) -> Path:
+          kind: str = "encoder", verify: bool = False, pool_states: bool = False) -> Path:
     """Write ``m`` atomically; with ``verify``, check it against ``model`` before it appears."""
     onnx = _onnx()
     path = Path(path)
@@ -312,7 +342,7 @@ def _save(m, path: PathLike, model: Optional[AutoencoderBase] = None,
     with atomic_path(path) as tmp:
         onnx.save_model(m, str(tmp), save_as_external_data=False)
         if verify:
-            worst = _max_difference(model, tmp, kind)
+            worst = _max_difference(model, tmp, kind, pool_states)
             if worst is None:
                 warnings.warn("onnxruntime is not installed: the export was not checked against "
                               "PyTorch (pip install 'rae_fast[cpu]')", RuntimeWarning,
@@ -340,7 +370,8 @@ def read_verified_difference(path: PathLike) -> Optional[float]:
 
 
 def export_encoder(model: ModelSource, path: PathLike, method: str = "graph",
-                   epoch: Optional[int] = None, verify: bool = False) -> Path:
+                   epoch: Optional[int] = None, verify: bool = False,
+                   pool_states: bool = False) -> Path:
     """Write the encoder to ``path`` (one self-contained ``.onnx`` file, written atomically).
 
     Parameters
@@ -357,6 +388,9 @@ def export_encoder(model: ModelSource, path: PathLike, method: str = "graph",
         file appears: more than :data:`VERIFY_TOLERANCE` apart raises ``ValueError`` and
         nothing is written; the difference is stored in the metadata
         (``rae_fast.verified_max_abs_diff``). Without onnxruntime it warns and writes.
+    pool_states : bool
+        Append the time average of the top encoder layer's outputs to the representation
+        (:meth:`AutoencoderBase.encode_pooled`; graph method, t-rae and ft-rae).
 
     Returns
     -------
@@ -370,8 +404,10 @@ def export_encoder(model: ModelSource, path: PathLike, method: str = "graph",
     if method not in ("graph", "dynamo"):
         raise ValueError(f"method must be 'graph' or 'dynamo', got {method!r}")
     m = _resolve(model, epoch)
-    proto = encoder_to_onnx(m) if method == "graph" else _encoder_dynamo(m)
-    return _save(proto, path, m, "encoder", bool(verify))
+    if pool_states and method != "graph":
+        raise ValueError("pool_states needs method='graph'")
+    proto = encoder_to_onnx(m, pool_states) if method == "graph" else _encoder_dynamo(m)
+    return _save(proto, path, m, "encoder", bool(verify), bool(pool_states))
 
 
 def export_autoencoder(model: ModelSource, path: PathLike, epoch: Optional[int] = None,

@@ -92,7 +92,7 @@ def _f_rae(g: Graph, model, with_decoder: bool) -> None:
     g.op("Reshape", [recon, g.op1("Shape", ["features"])], outputs=["reconstruction"])
 
 
-def _ft_rae(g: Graph, model, with_decoder: bool) -> None:
+def _ft_rae(g: Graph, model, with_decoder: bool, pool_states: bool = False) -> None:
     cfg = model.config
     F, S = cfg.num_features, cfg.f_encoder_state_size
     flat = _flat_frames(g, "features", F, "frames")
@@ -100,9 +100,14 @@ def _ft_rae(g: Graph, model, with_decoder: bool) -> None:
     f_state = _encode_windows(g, model.f_encoder, cfg.cell, windows, cfg.num_f_layers, "fenc")
     states_btS = _restore(g, f_state, S, "frame_states")                # (B, T, S)
     states = g.op1("Transpose", [states_btS], perm=[1, 0, 2], base="frame_states_tbs")
-    per_dir = [stack_graph(g, stack, cfg.cell, states, d == 1, f"tenc_d{d}", need_y=False)[1]
-               for d, stack in enumerate(model.encoder)]
-    t_state = concat_finals(g, per_dir, cfg.num_layers, "tenc_state")
+    runs = [stack_graph(g, stack, cfg.cell, states, d == 1, f"tenc_d{d}", need_y=pool_states)
+            for d, stack in enumerate(model.encoder)]
+    t_state = concat_finals(g, [r[1] for r in runs], cfg.num_layers, "tenc_state")
+    if pool_states:
+        from .onnx_export import pooled_output
+        pooled_output(g, g.op1("Tanh", [_fc(g, t_state, model.fc, "fc")], base="code"),
+                      [r[0] for r in runs])
+        return
     rep = g.op("Tanh", [_fc(g, t_state, model.fc, "fc")], outputs=["representation"])[0]
     if not with_decoder:
         return
@@ -131,12 +136,13 @@ def _ft_rae(g: Graph, model, with_decoder: bool) -> None:
     g.op("Identity", [recon], outputs=["reconstruction"])
 
 
-def frequency_graph(g: Graph, model, with_decoder: bool) -> None:
-    """Add f-rae's or ft-rae's graph (input ``features``) to ``g``."""
+def frequency_graph(g: Graph, model, with_decoder: bool, pool_states: bool = False) -> None:
+    """Add f-rae's or ft-rae's graph (input ``features``) to ``g`` (``pool_states``: ft-rae's
+    encoder only, the code followed by the mean of the time encoder's top outputs)."""
     if model.config.architecture == "f-rae":
         _f_rae(g, model, with_decoder)
     elif model.config.architecture == "ft-rae":
-        _ft_rae(g, model, with_decoder)
+        _ft_rae(g, model, with_decoder and not pool_states, pool_states)
     else:  # pragma: no cover - callers dispatch
         raise ValueError(f"not a frequency autoencoder: {model.config.architecture}")
 
