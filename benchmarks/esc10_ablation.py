@@ -54,7 +54,9 @@ CONFIGS: Dict[str, List[str]] = {
     "decoder-input-dropout-0.5": ["--decoder-input-dropout", "0.5"],
     "decoder-no-inputs": ["--decoder-input-dropout", "1"],
     # the other members of auDeep's family
-    "f-rae": ["--architecture", "f-rae"],
+    # (f-rae: auDeep's 1 x 16 frequency RNN, one 32-value code per frame with the
+    # bidirectional decoder; ft-rae: auDeep's 1 x 64 frequency part, time part as BASE)
+    "f-rae": ["--architecture", "f-rae", "--num-layers", "1", "--num-units", "16"],
     "ft-rae": ["--architecture", "ft-rae"],
 }
 

@@ -3,14 +3,19 @@
 Runs the published auDeep settings on the real ESC-10 recordings (``../shared/data/esc10``):
 
 * auDeep spectrograms: 0.08 s / 0.04 s windows, 128 mel bands, 5 s centred, clipped at
-  -30, -45, -60 and -75 dB (one data set per clipping);
+  -30, -45, -60 and -75 dB (one data set per clipping, all from one decode of the audio:
+  ``preprocess --clip-below -30 -45 -60 -75 --output 'mel{clip}.nc'``);
 * one autoencoder per clipping: 2 x 256 GRU, unidirectional encoder, bidirectional decoder,
   64 epochs, batch 64, Adam lr 1e-3, 20 % dropout;
 * representations from the exported ONNX encoders (ONNX Runtime), each evaluated alone and
   fused: MLP (2 x 150 ReLU, 40 % dropout, 400 full-batch epochs, shuffled) with 5-fold cross-validation
   on the predefined folds, 5 repeats;
 * the same with framewise autocorrelograms (resampled to 16 kHz, 80 ms frames, 40 ms hop,
-  lags up to 8 ms) and with mel + autocorrelogram representations fused.
+  lags up to 8 ms) and with mel + autocorrelogram representations fused;
+* options beyond the recipe: ``--train-args`` (extra ``train`` options for every autoencoder,
+  e.g. ``--decoder-input-dropout 0.5``), ``--units``, ``--pool-states`` (``export-onnx
+  --pool-states``) and ``--band-stats`` (``rae-fast band-stats`` of the -60 dB spectrograms,
+  evaluated alone and fused with the mel representations).
 
 Every stage is a ``rae-fast`` command (printed before it runs), so the recipe doubles as a
 worked example of the command line. Stages whose output exists are skipped, so an interrupted
@@ -89,11 +94,12 @@ class Recipe:
         self.save()
         print(f"[done] evaluate {name}: {self.results['scores'][name]}", flush=True)
 
-    def autoencoder(self, tag: str, specs: Path, extra_train=()) -> Path:
+    def autoencoder(self, tag: str, specs: Path, extra_train=(), units: int = 256,
+                    pool_states: bool = False) -> Path:
         run = self.work / f"run{tag}"
         self.stage(f"train {tag}", run / "encoder.onnx.trained",
                    rae("train", "--input", str(specs), "--run-dir", str(run), "--num-layers", "2",
-                       "--num-units", "256", "--bidirectional-decoder", "--num-epochs",
+                       "--num-units", str(units), "--bidirectional-decoder", "--num-epochs",
                        str(self.epochs), "--batch-size", "64", "--learning-rate", "1e-3",
                        "--dropout", "0.2", "--threads", str(self.threads),
                        *(["--continue"] if (run / "checkpoints").exists() else []),
@@ -101,7 +107,8 @@ class Recipe:
         (run / "encoder.onnx.trained").touch()
         onnx = run / "encoder.onnx"
         self.stage(f"export-onnx {tag}", onnx,
-                   rae("export-onnx", str(run), "--output", str(onnx), "--no-autoencoder"))
+                   rae("export-onnx", str(run), "--output", str(onnx), "--no-autoencoder",
+                       *(["--pool-states"] if pool_states else [])))
         reps = self.work / f"reps{tag}.nc"
         self.stage(f"generate {tag}", reps,
                    rae("generate", "--model", str(onnx), "--input", str(specs), "--output",
@@ -119,24 +126,36 @@ def main(argv=None) -> int:
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--threads", type=int, default=default_threads())
     ap.add_argument("--no-autocorrelogram", action="store_true")
+    ap.add_argument("--units", type=int, default=256, help="units per recurrent layer")
+    ap.add_argument("--train-args", default="",
+                    help="extra rae-fast train options for every autoencoder (one string)")
+    ap.add_argument("--pool-states", action="store_true",
+                    help="export-onnx --pool-states (code + time-averaged encoder outputs)")
+    ap.add_argument("--band-stats", action="store_true",
+                    help="also per-band statistics (mean, std, delta) of the -60 dB "
+                         "spectrograms, alone and fused with the mel representations")
     ap.add_argument("--quiet", action="store_true", help="no progress bars")
     a = ap.parse_args(argv)
     a.work.mkdir(parents=True, exist_ok=True)
     r = Recipe(a.work, a.data, a.epochs, a.repeats, a.threads, a.quiet)
     r.results["settings"] = {"epochs": a.epochs, "repeats": a.repeats, "threads": a.threads,
-                             "clippings": a.clippings, "data": str(a.data)}
+                             "clippings": a.clippings, "data": str(a.data), "units": a.units,
+                             "train_args": a.train_args, "pool_states": a.pool_states}
     q = ["--quiet"] if a.quiet else []
+    extra = shlex.split(a.train_args)
 
+    # one decode of the audio, one file per clipping
+    names = {clip: f"{clip:g}" for clip in a.clippings}
+    r.stage("preprocess mel (all clippings)", a.work / f"mel{names[a.clippings[-1]]}.nc",
+            rae("preprocess", "--basedir", str(a.data), "--output", str(a.work / "mel{clip}.nc"),
+                "--window-width", "0.08", "--window-overlap", "0.04", "--mel-spectrum",
+                "128", "--fixed-length", "5", "--center-fixed", "--clip-below",
+                *map(str, a.clippings), "--workers", str(a.threads), *q))
     mel_reps = []
     for clip in a.clippings:
-        tag = f"{int(clip)}"
+        tag = names[clip]
         specs = a.work / f"mel{tag}.nc"
-        r.stage(f"preprocess mel {tag}", specs,
-                rae("preprocess", "--basedir", str(a.data), "--output", str(specs),
-                    "--window-width", "0.08", "--window-overlap", "0.04", "--mel-spectrum",
-                    "128", "--fixed-length", "5", "--center-fixed", "--clip-below", str(clip),
-                    "--workers", str(a.threads), *q))
-        reps = r.autoencoder(f"mel{tag}", specs)
+        reps = r.autoencoder(f"mel{tag}", specs, extra, a.units, a.pool_states)
         r.evaluate(f"mel {tag} dB", reps)
         mel_reps.append(reps)
 
@@ -145,6 +164,18 @@ def main(argv=None) -> int:
         r.stage("fuse mel", fused, rae("fuse", *map(str, mel_reps), "--output", str(fused)))
         r.evaluate("mel fused", fused)
 
+    if a.band_stats:
+        source = a.work / f"mel{names[-60.0]}.nc" if -60.0 in names else \
+            a.work / f"mel{names[a.clippings[0]]}.nc"
+        stats = a.work / "band-stats.nc"
+        r.stage("band-stats", stats, rae("band-stats", "--input", str(source), "--output",
+                                         str(stats), "--statistics", "mean", "std", "delta"))
+        r.evaluate("band statistics", stats)
+        fused = a.work / "fused-mel-stats.nc"
+        r.stage("fuse mel+stats", fused, rae("fuse", *map(str, mel_reps), str(stats),
+                                             "--output", str(fused)))
+        r.evaluate("mel fused + band statistics", fused)
+
     if not a.no_autocorrelogram:
         specs = a.work / "acf.nc"
         r.stage("preprocess acf", specs,
@@ -152,7 +183,7 @@ def main(argv=None) -> int:
                     "--features", "autocorrelogram", "--sr", "16000", "--window-width", "0.08",
                     "--window-overlap", "0.04", "--max-lag", "0.008", "--fixed-length", "5",
                     "--center-fixed", "--workers", str(a.threads), *q))
-        reps = r.autoencoder("acf", specs)
+        reps = r.autoencoder("acf", specs, extra, a.units)
         r.evaluate("autocorrelogram", reps)
         fused = a.work / "fused-mel-acf.nc"
         r.stage("fuse mel+acf", fused,
