@@ -118,3 +118,13 @@ def test_diagnose_command(tmp_path, capsys):
     assert main(["diagnose", "--representations", reps[0]]) == 0
     assert main(["diagnose"]) == 2
     assert "--representations" in capsys.readouterr().err
+
+
+def test_mask_silence_in_the_diagnostics():
+    from rae_fast.model.diagnostics import frame_baselines
+
+    x = np.full((2, 4, 3), -1.0, np.float32)
+    x[:, 1, :] = 0.5
+    plain, masked = frame_baselines(x), frame_baselines(x, mask_silence=True)
+    assert masked["zeros"] < plain["zeros"]
+    assert masked["zeros"] == pytest.approx(np.sqrt(0.25 * 6 / 24))

@@ -256,8 +256,17 @@ def _cmd_diagnose(args) -> int:
         model = load_model(Path(args.model), epoch=args.epoch, device=args.device)
         x = load(args.input).features
         report["model"] = {"run": str(args.model), "architecture": model.config.architecture}
+        mask = args.mask_silence
+        if mask is None:       # measure as the model was trained
+            from ..model.checkpoints import read_run_config
+            try:
+                mask = bool(read_run_config(args.model)["training"].get("mask_silence", False))
+            except (FileNotFoundError, ValueError):
+                mask = False
         report["rmse"] = reconstruction_diagnostics(model, x, seed=args.seed,
-                                                    max_instances=args.max_instances)
+                                                    max_instances=args.max_instances,
+                                                    mask_silence=mask)
+        report["rmse"]["mask_silence"] = mask
         if not args.representations:
             with torch.no_grad():
                 reps = np.concatenate([model.encode(x[a:a + 64]).cpu().numpy()
@@ -282,7 +291,8 @@ def _cmd_diagnose(args) -> int:
 def _print_diagnosis(report: Dict[str, Any]) -> None:
     r = report.get("rmse")
     if r:
-        print(f"teacher-forced reconstruction RMSE over {r['n_instances']} instances: "
+        masked = " (floor values masked, as trained)" if r.get("mask_silence") else ""
+        print(f"teacher-forced reconstruction RMSE over {r['n_instances']} instances{masked}: "
               f"real code {r['real']:.4f} | code zeroed {r['zeroed']:.4f} | codes shuffled "
               f"between instances {r['shuffled']:.4f}")
         print(f"  baselines without a model: copy previous frame {r['copy_previous']:.4f} | "
@@ -485,6 +495,12 @@ def register(subparsers) -> None:
                    help="reconstruct a random subset of this many instances (default all)")
     p.add_argument("--seed", type=int, default=0,
                    help="seeds the shuffling of codes and the subset (default 0)")
+    mask = p.add_mutually_exclusive_group()
+    mask.add_argument("--mask-silence", dest="mask_silence", action="store_true", default=None,
+                      help="values at the -1 floor count as exact (default: as the run was "
+                           "trained)")
+    mask.add_argument("--no-mask-silence", dest="mask_silence", action="store_false",
+                      help="count every value")
     p.add_argument("--json", default=None, metavar="FILE", help="write the report as JSON")
     _add_runtime_options(p)
     p.set_defaults(func=_cmd_diagnose)

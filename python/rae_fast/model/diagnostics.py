@@ -49,13 +49,21 @@ def derangement(n: int, seed: int = 0) -> np.ndarray:
     return perm
 
 
-def frame_baselines(x: np.ndarray) -> Dict[str, float]:
+def _rmse(pred: np.ndarray, x: np.ndarray, mask_silence: bool) -> float:
+    err = (np.asarray(pred, dtype=np.float64) - x) ** 2
+    if mask_silence:
+        err = np.where(x == -1.0, 0.0, err)
+    return float(np.sqrt(np.mean(err)))
+
+
+def frame_baselines(x: np.ndarray, mask_silence: bool = False) -> Dict[str, float]:
     """RMSE of predictors that need no model, over ``x`` ``(n, time, F)``.
 
     ``copy_previous``: frame ``t`` predicted by frame ``t + 1`` -- the frame a time decoder
     (which reconstructs the reversed sequence) has just been shown -- and the last frame, which
     it decodes first, by zeros. ``neighbour_average``: the mean of frames ``t - 1`` and ``t + 1``
-    (the one neighbour at the ends). ``zeros``: all zeros.
+    (the one neighbour at the ends). ``zeros``: all zeros. ``mask_silence``: values of ``x``
+    at -1 count as exactly predicted (the loss of ``TrainingConfig(mask_silence=True)``).
 
     >>> frame_baselines(np.zeros((2, 4, 3), np.float32))["copy_previous"]
     0.0
@@ -69,12 +77,13 @@ def frame_baselines(x: np.ndarray) -> Dict[str, float]:
     neigh[:, 0], neigh[:, -1] = x[:, 1], x[:, -2]
 
     def r(pred):
-        return float(np.sqrt(np.mean((pred - x) ** 2)))
+        return _rmse(pred, x, mask_silence)
     return {"copy_previous": r(prev), "neighbour_average": r(neigh), "zeros": r(0.0 * x)}
 
 
 def reconstruction_diagnostics(model: AutoencoderBase, x, batch_size: int = 64, seed: int = 0,
-                               max_instances: Optional[int] = None) -> Dict[str, float]:
+                               max_instances: Optional[int] = None,
+                               mask_silence: bool = False) -> Dict[str, float]:
     """Teacher-forced reconstruction RMSE with real, zeroed and shuffled codes, and the
     model-free baselines of :func:`frame_baselines`, over ``x`` ``(n, time, F)``.
 
@@ -89,6 +98,9 @@ def reconstruction_diagnostics(model: AutoencoderBase, x, batch_size: int = 64, 
         subset when ``max_instances`` is given.
     max_instances : int, optional
         Use a random subset of this many instances (all by default).
+    mask_silence : bool
+        Measure as a model trained with ``mask_silence=True`` was trained: values at -1 count
+        as exactly reconstructed, for the model and for the baselines alike.
 
     Returns
     -------
@@ -127,11 +139,11 @@ def reconstruction_diagnostics(model: AutoencoderBase, x, batch_size: int = 64, 
             for a in range(0, n, batch_size):
                 xb = x[a:a + batch_size]
                 recon = model.reconstruct_from(code[a:a + batch_size], xb).cpu().numpy()
-                sq += float(np.sum((recon.astype(np.float64) - xb) ** 2))
+                sq += _rmse(recon, xb, mask_silence) ** 2 * xb.size
                 count += xb.size
             out[name] = float(np.sqrt(sq / count))
     finally:
         model.train(was_training)
-    out.update(frame_baselines(x))
+    out.update(frame_baselines(x, mask_silence))
     out["n_instances"] = n
     return out
