@@ -149,25 +149,32 @@ def _rnn_layer(g: _Graph, rnn, cell: str, x: str, reverse: bool, tag: str,
     return g.op1("Squeeze", [y, axis1], base=f"{tag}_out"), pieces
 
 
-def _encoder_graph(g: _Graph, model: RecurrentAutoencoder, x_tbf: str) -> str:
-    """Encoder on a time-major input (T, B, F); returns the representation name (B, R)."""
+def _encoder_graph(g: _Graph, model: RecurrentAutoencoder, x_tbf: str,
+                   frames: bool = False) -> Union[str, Tuple[str, str]]:
+    """Encoder on a time-major input (T, B, F); returns the representation name (B, R), and
+    with ``frames`` also the top layer's outputs (T, B, directions * H)."""
     cfg = model.config
     per_dir: List[List[List[str]]] = []
+    tops: List[str] = []
     for d, stack in enumerate(model.encoder):
         cur, layers = x_tbf, []
         for l, rnn in enumerate(stack):
             last = l == cfg.num_layers - 1
             cur, pieces = _rnn_layer(g, rnn, cfg.cell, cur, reverse=(d == 1),
-                                     tag=f"enc_d{d}_l{l}", need_y=not last)
+                                     tag=f"enc_d{d}_l{l}", need_y=frames or not last)
             layers.append(pieces)
         per_dir.append(layers)
+        tops.append(cur)
     ordered = [p for l in range(cfg.num_layers) for d in range(cfg.encoder_directions)
                for p in per_dir[d][l]]
     state = g.op1("Concat", ordered, axis=1, base="encoder_state") if len(ordered) > 1 \
         else ordered[0]
     lin = g.op1("Gemm", [state, g.const(_np(model.fc.weight), "fc_W"),
                          g.const(_np(model.fc.bias), "fc_b")], transB=1, base="fc")
-    return lin
+    if not frames:
+        return lin
+    top = g.op1("Concat", tops, axis=2, base="enc_top") if len(tops) > 1 else tops[0]
+    return lin, top
 
 
 def _reverse_time(g: _Graph, x: str, base: str) -> str:
@@ -222,19 +229,25 @@ def _check_model(model) -> RecurrentAutoencoder:
 
 
 def encoder_to_onnx(model: RecurrentAutoencoder):
-    """The encoder as an ``onnx.ModelProto`` (``features (B, T, F) -> representation (B, R)``).
+    """The encoder as an ``onnx.ModelProto``: ``features (B, T, F) -> representation (B, R)``
+    and ``frame_features (B, T, directions * H)``, the top encoder layer's output at every
+    frame (:meth:`RecurrentAutoencoder.encode_frames`).
 
     >>> m = encoder_to_onnx(RecurrentAutoencoder(AutoencoderConfig(8)))   # doctest: +SKIP
     >>> [o.name for o in m.graph.output]                                 # doctest: +SKIP
-    ['representation']
+    ['representation', 'frame_features']
     """
     model = _check_model(model)
     features, rep, _ = _io(model)
     g = _Graph()
     x = g.op1("Transpose", ["features"], perm=[1, 0, 2], base="x_tbf")
-    lin = _encoder_graph(g, model, x)
+    lin, top = _encoder_graph(g, model, x, frames=True)
     g.op("Tanh", [lin], outputs=["representation"])
-    return _finish(g, [features], [rep], model, "encoder", "graph")
+    g.op("Transpose", [top], outputs=["frame_features"], perm=[1, 0, 2])
+    from onnx import TensorProto, helper
+    frames = helper.make_tensor_value_info("frame_features", TensorProto.FLOAT,
+                                           ["batch", "time", model.frame_feature_size])
+    return _finish(g, [features], [rep, frames], model, "encoder", "graph")
 
 
 def autoencoder_to_onnx(model: RecurrentAutoencoder):
