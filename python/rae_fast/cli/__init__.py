@@ -23,6 +23,7 @@ _GROUPS = [
     "rae_fast.cli.data",        # inspect, preprocess, modify
     "rae_fast.cli.autocorr",    # autocorrelogram
     "rae_fast.cli.model",       # train, export-onnx, generate, reconstruct
+    "rae_fast.cli.embedding",   # embed
     "rae_fast.cli.evaluation",  # evaluate, predict, fuse, fuse-chunks, export, import
     "rae_fast.cli.demo",        # demo
 ]

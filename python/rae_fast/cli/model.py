@@ -47,10 +47,12 @@ def _add_runtime_options(p: argparse.ArgumentParser, torch_device: bool = False)
 
 def _load_training_inputs(paths: List[Path]):
     from ..dataset import load
+    from ..preprocessing import FrontEnd
 
-    feats, shape, names, dims = [], None, [], None
+    feats, shape, names, dims, frontends = [], None, [], None, []
     for path in paths:
         ds = load(path)
+        frontends.append(FrontEnd.from_dataset(ds.attrs, ds.feature_dims, ds.feature_shape))
         if len(ds.feature_dims) != 2:
             raise ValueError(f"{path}: training needs 2-D features per instance (time, frequency), "
                              f"got feature_dims {ds.feature_dims}")
@@ -64,7 +66,10 @@ def _load_training_inputs(paths: List[Path]):
         feats.append(ds.features)
         names.append(str(path))
     x = feats[0] if len(feats) == 1 else np.concatenate(feats)
-    return x, names, dims
+    # the model can embed audio itself only when every input came through one front end
+    frontend = frontends[0] if all(f is not None and f == frontends[0] for f in frontends) \
+        else None
+    return x, names, dims, frontend
 
 
 def _cmd_train(args) -> int:
@@ -72,7 +77,7 @@ def _cmd_train(args) -> int:
     from ..model.checkpoints import read_run_config
 
     run_dir = Path(args.run_dir)
-    x, names, dims = _load_training_inputs([Path(p) for p in args.input])
+    x, names, dims, frontend = _load_training_inputs([Path(p) for p in args.input])
     arch: Dict[str, Any] = {k: getattr(args, k) for k in _ARCH_FIELDS
                             if getattr(args, k, None) is not None}
     if args.keep_prob is not None:
@@ -91,7 +96,8 @@ def _cmd_train(args) -> int:
     result = train(x, run_dir, model_cfg, train_cfg, resume=args.continue_training,
                    device=args.device, n_threads=args.threads, progress=_progress(args),
                    keep_checkpoints=args.keep_checkpoints,
-                   run_info={"inputs": names, "feature_dims": list(dims)})
+                   run_info={"inputs": names, "feature_dims": list(dims),
+                             "frontend": None if frontend is None else frontend.to_dict()})
     last = f"{result.losses[-1]:.5f}" if result.losses else "n/a"
     print(f"trained {result.epoch} epoch(s) in {run_dir}: loss {last}; representation size "
           f"{result.model.config.representation_size}; next: rae-fast export-onnx {run_dir}")
@@ -103,7 +109,7 @@ def _cmd_train(args) -> int:
 def _cmd_export(args) -> int:
     from ..model import export_autoencoder, export_encoder
     from ..model.onnx_export import read_verified_difference
-    from ..model.checkpoints import load_model
+    from ..model.checkpoints import load_model, read_run_frontend
 
     run_dir = Path(args.run)
     model = load_model(run_dir, epoch=args.epoch, device="cpu")
@@ -113,10 +119,11 @@ def _cmd_export(args) -> int:
         ae_path = Path(args.autoencoder_output) if args.autoencoder_output \
             else run_dir / "autoencoder.onnx"
     verify = not args.no_verify
-    export_encoder(model, enc_path, method=args.method, verify=verify)
+    frontend = read_run_frontend(run_dir)
+    export_encoder(model, enc_path, method=args.method, verify=verify, frontend=frontend)
     if ae_path is not None:
         try:
-            export_autoencoder(model, ae_path, verify=verify)
+            export_autoencoder(model, ae_path, verify=verify, frontend=frontend)
         except BaseException:
             enc_path.unlink(missing_ok=True)         # both or neither
             raise

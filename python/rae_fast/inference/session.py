@@ -1,6 +1,7 @@
 """ONNX Runtime sessions of exported encoders and autoencoders: :class:`OnnxModel`."""
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import math
@@ -64,8 +65,8 @@ class OnnxModel:
 
     Parameters
     ----------
-    path : str or Path
-        ``.onnx`` file from ``rae-fast export-onnx`` (any model with one float input
+    path : str, Path or bytes
+        ``.onnx`` file from ``rae-fast export-onnx`` (or its bytes) (any model with one float input
         ``(batch, time, F)`` works; rae_fast's metadata are used when present).
     device : {"auto", "cpu", "cuda"}
         Execution provider choice (see the module docstring).
@@ -106,14 +107,23 @@ class OnnxModel:
     #: How :meth:`reconstruct` runs the decoder (the ONNX autoencoder is teacher-forced).
     reconstruction_mode = "teacher_forcing"
 
-    def __init__(self, path: PathLike, device: str = "auto", n_threads: Optional[int] = None,
-                 chunk_size: Optional[int] = None, device_id: int = 0):
+    def __init__(self, path: Union[PathLike, bytes], device: str = "auto",
+                 n_threads: Optional[int] = None, chunk_size: Optional[int] = None,
+                 device_id: int = 0):
         ort = import_onnxruntime()
-        self.path = Path(path)
-        if not self.path.exists():
-            raise FileNotFoundError(f"model file {self.path} does not exist")
-        if self.path.is_dir():
-            raise IsADirectoryError(f"{self.path} is a directory, expected an .onnx file")
+        if isinstance(path, (bytes, bytearray, memoryview)):
+            # a model held in memory (e.g. by a fitted scikit-learn transformer)
+            source: Any = bytes(path)
+            self.path = Path("<in-memory model>")
+            self.sha256 = hashlib.sha256(source).hexdigest()
+        else:
+            self.path = Path(path)
+            if not self.path.exists():
+                raise FileNotFoundError(f"model file {self.path} does not exist")
+            if self.path.is_dir():
+                raise IsADirectoryError(f"{self.path} is a directory, expected an .onnx file")
+            source = str(self.path)
+            self.sha256 = file_sha256(self.path)
         if not isinstance(device, str) or device.lower() not in _DEVICES:
             raise ValueError(f"device must be one of {_DEVICES}, got {device!r}")
         device = device.lower()
@@ -139,9 +149,8 @@ class OnnxModel:
         providers: List[Any] = ["CPUExecutionProvider"]
         if want_cuda:
             providers.insert(0, ("CUDAExecutionProvider", {"device_id": self.device_id}))
-        self.sha256 = file_sha256(self.path)
         try:
-            self._session = ort.InferenceSession(str(self.path), opts, providers=providers)
+            self._session = ort.InferenceSession(source, opts, providers=providers)
         except Exception as exc:  # noqa: BLE001 - ORT raises its own exception types
             msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             raise ValueError(f"{self.path} is not a loadable ONNX model ({msg})") from None
@@ -162,7 +171,7 @@ class OnnxModel:
             opts_mt.inter_op_num_threads = 1
             opts_mt.intra_op_num_threads = self.n_threads
             opts_mt.log_severity_level = 3
-            self._session_mt = ort.InferenceSession(str(self.path), opts_mt,
+            self._session_mt = ort.InferenceSession(source, opts_mt,
                                                     providers=["CPUExecutionProvider"])
         self._pool: Optional[ThreadPoolExecutor] = None
         self._pool_lock = threading.Lock()

@@ -18,7 +18,7 @@ from .config import AutoencoderConfig, TrainingConfig
 from .devices import resolve_device
 
 __all__ = ["CHECKPOINT_FORMAT", "list_checkpoints", "latest_checkpoint", "load_checkpoint",
-           "read_run_config", "load_model"]
+           "read_run_config", "read_run_frontend", "load_model"]
 
 PathLike = Union[str, Path]
 #: Version of the checkpoint layout (bumped on incompatible changes).
@@ -99,6 +99,12 @@ def read_run_config(run_dir: PathLike) -> Dict[str, Any]:
     if not isinstance(cfg, dict) or "model" not in cfg or "training" not in cfg:
         raise ValueError(f"{path} is not a rae_fast run configuration")
     return cfg
+
+
+def read_run_frontend(run_dir: PathLike) -> Optional[Dict[str, Any]]:
+    """The front end (:class:`rae_fast.preprocessing.FrontEnd` as a dict) the run's input was
+    computed with, as ``train`` stored it; None when unknown."""
+    return (read_run_config(run_dir).get("info") or {}).get("frontend")
 
 
 def load_model(source: PathLike, epoch: Optional[int] = None,

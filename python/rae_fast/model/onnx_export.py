@@ -389,6 +389,30 @@ def _resolve(source: ModelSource, epoch: Optional[int]) -> RecurrentAutoencoder:
                     f"path, got {type(source).__name__}")
 
 
+def _frontend_of(source: ModelSource, frontend) -> Optional[str]:
+    """The front end as JSON: given, or read from the run directory's ``config.json``."""
+    if frontend is None and isinstance(source, (str, Path)) and Path(source).is_dir():
+        from .checkpoints import read_run_frontend
+        frontend = read_run_frontend(source)
+    if frontend is None:
+        return None
+    from ..preprocessing.frontend import FrontEnd
+    if isinstance(frontend, FrontEnd):
+        return frontend.to_json()
+    return FrontEnd.from_dict(frontend).to_json()       # validates a dict
+
+
+def _stamp(m, frontend_json: Optional[str]) -> None:
+    """Add the front end and a content hash (of the graph: weights and structure) to ``m``."""
+    import hashlib
+    digest = hashlib.sha256(m.graph.SerializeToString(deterministic=True)).hexdigest()
+    entries = {"rae_fast.content_sha256": digest}
+    if frontend_json is not None:
+        entries["rae_fast.frontend"] = frontend_json
+    for key, value in entries.items():
+        m.metadata_props.add(key=key, value=value)
+
+
 #: Largest |ONNX Runtime - PyTorch| accepted by ``verify=True``.
 VERIFY_TOLERANCE = 1e-4
 
@@ -461,7 +485,7 @@ def read_verified_difference(path: PathLike) -> Optional[float]:
 
 
 def export_encoder(model: ModelSource, path: PathLike, method: str = "graph",
-                   epoch: Optional[int] = None, verify: bool = False) -> Path:
+                   epoch: Optional[int] = None, verify: bool = False, frontend=None) -> Path:
     """Write the encoder to ``path`` (one self-contained ``.onnx`` file, written atomically).
 
     Parameters
@@ -478,6 +502,12 @@ def export_encoder(model: ModelSource, path: PathLike, method: str = "graph",
         file appears: more than :data:`VERIFY_TOLERANCE` apart raises ``ValueError`` and
         nothing is written; the difference is stored in the metadata
         (``rae_fast.verified_max_abs_diff``). Without onnxruntime it warns and writes.
+    frontend : FrontEnd or dict, optional
+        How audio becomes the model's input (:class:`rae_fast.preprocessing.FrontEnd`),
+        stored as ``rae_fast.frontend`` so that :class:`rae_fast.embedding.Embedder` embeds
+        audio with the file alone. Default: the run directory's (``rae-fast train`` stores it
+        when its input came from ``preprocess``). The metadata also get
+        ``rae_fast.content_sha256``, a hash of the graph and weights.
 
     Returns
     -------
@@ -492,16 +522,19 @@ def export_encoder(model: ModelSource, path: PathLike, method: str = "graph",
         raise ValueError(f"method must be 'graph' or 'dynamo', got {method!r}")
     m = _resolve(model, epoch)
     proto = encoder_to_onnx(m) if method == "graph" else _encoder_dynamo(m)
+    _stamp(proto, _frontend_of(model, frontend))
     return _save(proto, path, m, "encoder", bool(verify))
 
 
 def export_autoencoder(model: ModelSource, path: PathLike, epoch: Optional[int] = None,
-                       verify: bool = False) -> Path:
+                       verify: bool = False, frontend=None) -> Path:
     """Write the whole autoencoder (reconstruction + representation) to ``path`` atomically;
-    ``verify`` as for :func:`export_encoder`.
+    ``verify`` and ``frontend`` as for :func:`export_encoder`.
 
     >>> export_autoencoder("run", "run/autoencoder.onnx")   # doctest: +SKIP
     PosixPath('run/autoencoder.onnx')
     """
     m = _resolve(model, epoch)
-    return _save(autoencoder_to_onnx(m), path, m, "autoencoder", bool(verify))
+    proto = autoencoder_to_onnx(m)
+    _stamp(proto, _frontend_of(model, frontend))
+    return _save(proto, path, m, "autoencoder", bool(verify))

@@ -17,6 +17,7 @@ Features are returned time-major, ``(n_chunks, n_frames, n_bands)``, as auDeep s
 - :mod:`.settings`: :class:`FeatureSettings`, every option validated, and derived sizes;
 - :mod:`.features`: :func:`compute_features` (samples -> features) and
   :func:`extract_features` (file -> features);
+- :mod:`.frontend`: :class:`FrontEnd`, what a trained model needs to embed new audio;
 - :mod:`.pipeline`: :func:`preprocess`, a whole collection streamed to one netCDF data set
   with worker threads, resumable after an interruption.
 
@@ -27,8 +28,9 @@ Features are returned time-major, ``(n_chunks, n_frames, n_bands)``, as auDeep s
 (2, 12, 128)
 """
 from .features import chunk_frames, compute_features, extract_features
+from .frontend import FrontEnd
 from .pipeline import PreprocessResult, preprocess
 from .settings import FeatureSettings
 
-__all__ = ["FeatureSettings", "chunk_frames", "compute_features", "extract_features",
+__all__ = ["FeatureSettings", "FrontEnd", "chunk_frames", "compute_features", "extract_features",
            "PreprocessResult", "preprocess"]

@@ -1,17 +1,17 @@
 """The streaming ``preprocess`` pipeline: a whole audio collection -> one netCDF data set."""
 from __future__ import annotations
 
-import collections
 import dataclasses
 import hashlib
 import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 
+from .._parallel import ordered_map
 from .._validation import check_int, default_threads
 from ..audio import AudioError, PathLike, audio_info
 from ..dataset import DataSetWriter
@@ -37,29 +37,6 @@ class PreprocessResult:
     resumed_files: int
     processed_files: int
     seconds: float
-
-
-def _ordered_map(fn: Callable, items: Sequence, workers: int,
-                 max_pending: int) -> Iterator[Tuple[Any, Any]]:
-    """``(item, fn(item))`` in input order, at most ``max_pending`` results in flight."""
-    if workers <= 1:
-        for item in items:
-            yield item, fn(item)
-        return
-    pending: collections.deque = collections.deque()
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="rae-preprocess") as pool:
-        try:
-            for item in items:
-                pending.append((item, pool.submit(fn, item)))
-                if len(pending) >= max_pending:
-                    it, fut = pending.popleft()
-                    yield it, fut.result()
-            while pending:
-                it, fut = pending.popleft()
-                yield it, fut.result()
-        finally:
-            for _, fut in pending:
-                fut.cancel()
 
 
 def _files_fingerprint(instances) -> str:
@@ -97,6 +74,19 @@ def _check_header(inst, info, settings: FeatureSettings, bad: list, shapes: dict
     entry = shapes.setdefault(shape, [0, inst.filename])
     entry[0] += 1
     good.append(inst)
+
+
+def _source_signal(settings: FeatureSettings, rates: Dict[int, int], lengths: set
+                   ) -> Dict[str, Any]:
+    """The sample rate the features were computed at, and the length of one clip in samples
+    (None where the files differ): what a model trained on them needs to embed new audio."""
+    sr = settings.sr if settings.sr is not None else (next(iter(rates)) if len(rates) == 1
+                                                      else None)
+    if settings.fixed_length is not None and sr is not None:
+        clip = int(settings.fixed_length * sr)
+    else:
+        clip = next(iter(lengths)) if len(lengths) == 1 else None
+    return {"source.sample_rate": sr, "source.clip_samples": clip}
 
 
 def _format_bad(bad: List[Tuple[str, str]], limit: int = 20) -> str:
@@ -169,8 +159,15 @@ def preprocess(basedir: PathLike, output: PathLike, settings: FeatureSettings = 
     good = []
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         infos = pool.map(_info_or_error, instances)  # consumed as they come: memory stays flat
+        rates: Dict[int, int] = {}        # sample rate of the usable files -> count
+        lengths: set = set()              # their lengths in samples at the working rate
         for inst, info in zip(instances, infos):
+            n_good = len(good)
             _check_header(inst, info, settings, bad, shapes, good)
+            if len(good) > n_good:
+                rates[info.sr] = rates.get(info.sr, 0) + 1
+                lengths.add(info.frames if settings.sr is None
+                            else int(round(info.frames * settings.sr / info.sr)))
     if bad and not skip_bad:
         raise ValueError(f"{len(bad)} unusable audio file(s) in {basedir} (use skip_bad=True "
                          f"to leave them out):\n{_format_bad(bad)}")
@@ -194,7 +191,8 @@ def preprocess(basedir: PathLike, output: PathLike, settings: FeatureSettings = 
     attrs.update({"source.parser": parsed.parser, "source.basedir": str(Path(basedir).resolve()),
                   "source.n_files": len(instances),
                   "source.files_sha256": _files_fingerprint(instances),
-                  "source.parser_options": dict(parser_options or {})})
+                  "source.parser_options": dict(parser_options or {}),
+                  **_source_signal(settings, rates, lengths)})
     writer = DataSetWriter(output, settings.feature_dims, shape, parsed.n_folds,
                            parsed.label_map, attrs, resume=resume)
     try:
@@ -204,7 +202,7 @@ def preprocess(basedir: PathLike, output: PathLike, settings: FeatureSettings = 
         n_bad_late = 0
         with progress_bar(total=len(good), initial=resumed_files, desc="preprocess", unit="file",
                       disable=None if progress is None else not progress) as bar:
-            for inst, result in _ordered_map(work, todo, workers, max_pending=4 * workers):
+            for inst, result in ordered_map(work, todo, workers, max_pending=4 * workers):
                 if isinstance(result, AudioError):
                     if not skip_bad:
                         raise result
