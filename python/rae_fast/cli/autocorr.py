@@ -182,11 +182,12 @@ def _process(src: Path, base: Path, todo: List[Tuple[str, Path]], args, n_thread
     for fmt, path in todo:
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
+            # small files by the thousand: no fsync each (a full disk still fails the write)
             if fmt == "npy":
-                with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+                with atomic_path(path, fsync=False) as tmp, open(tmp, "wb") as fh:
                     np.save(fh, np.ascontiguousarray(A, dtype=np.float32))
             elif fmt == "axes":
-                with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+                with atomic_path(path, fsync=False) as tmp, open(tmp, "wb") as fh:
                     np.savez(fh, times_s=times, lags_ms=lags_ms, sr=np.float64(sr),
                              frame_length=np.int64(args.frame_length),
                              hop_length=np.int64(args.hop_length), center=np.bool_(center))
