@@ -171,3 +171,72 @@ def test_atomic_files_get_ordinary_permissions(tmp_path):
         os.umask(old)
     assert (p.stat().st_mode & 0o777) == 0o644       # not mkstemp's 0o600
     assert p.read_text() == "x"
+
+
+# ---------------------------------------------------------------------- a real full disk
+
+@pytest.fixture
+def tiny_tmpfs(tmp_path):
+    """A 4 MiB tmpfs (root only; skips when it cannot be mounted)."""
+    if not hasattr(os, "geteuid") or os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs needs root")
+    mnt = tmp_path / "tmpfs"
+    mnt.mkdir()
+    try:
+        res = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4M", "tmpfs", str(mnt)],
+                             capture_output=True, timeout=20)
+    except (OSError, subprocess.SubprocessError) as exc:
+        pytest.skip(f"cannot mount a tmpfs: {exc}")
+    if res.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs: {res.stderr.decode(errors='replace').strip()}")
+    try:
+        yield mnt
+    finally:
+        subprocess.run(["umount", "-l", str(mnt)], capture_output=True, timeout=20)
+
+
+def test_real_full_disk(tiny_tmpfs, monkeypatch):
+    """On a real full file system every writer fails with one clear error and leaves nothing;
+    a netCDF file whose write failed is deleted and its space is given back."""
+    torch = pytest.importorskip("torch")
+    from rae_fast import obj
+    from rae_fast.dataset import DataSet, DataSetWriter, load, netcdf, save
+    from rae_fast.model import checkpoints
+
+    total = free_space(tiny_tmpfs)
+    big = DataSet(np.random.default_rng(0).standard_normal((800, 40, 32)).astype(np.float32),
+                  ("time", "freq"), [f"f{i}.wav" for i in range(800)])       # ~4 MiB
+    # 1. found out before writing (free-space check): nothing written, nothing left
+    with pytest.raises(WriteError, match="no space left on device while writing"):
+        save(big, tiny_tmpfs / "a.nc")
+    assert leftovers(tiny_tmpfs) == []
+    # 2. HDF5 fails in the middle of a write (check bypassed): file deleted, space back
+    monkeypatch.setattr(netcdf, "check_space", lambda *a, **k: None)
+    monkeypatch.setattr(DataSetWriter, "_FLUSH_BYTES", 256 << 10)
+    with pytest.raises(WriteError, match=r"no space left on device while writing .*b\.nc$"):
+        save(big, tiny_tmpfs / "b.nc")
+    assert leftovers(tiny_tmpfs) == []
+    assert free_space(tiny_tmpfs) >= total - (64 << 10)
+    monkeypatch.undo()
+    small = DataSet(big.features[:10], big.feature_dims, big.filenames[:10])
+    save(small, tiny_tmpfs / "small.nc")                      # the disk works again
+    assert load(tiny_tmpfs / "small.nc").equals(small)
+    (tiny_tmpfs / "small.nc").unlink()
+    # 3. the other writers, on a disk filled up to a few KiB
+    with open(tiny_tmpfs / "fill", "wb") as fh:
+        fh.write(b"\0" * (free_space(tiny_tmpfs) - (8 << 10)))
+    with pytest.raises(WriteError, match="no space left on device while writing .*c.csv"):
+        atomic_write_text(tiny_tmpfs / "c.csv", "x" * (64 << 10))
+    A = np.random.default_rng(1).standard_normal((40, 30)).astype(np.float32)
+    with pytest.raises(WriteError, match=r"no space left on device while writing .*acf\.obj"):
+        obj.write_autocorrelogram(tiny_tmpfs / "acf.obj", A, np.arange(30.0), np.arange(40.0))
+    model = torch.nn.Linear(200, 200)
+    opt = torch.optim.Adam(model.parameters())
+    (tiny_tmpfs / "run" / "checkpoints").mkdir(parents=True)
+    with pytest.raises(WriteError, match=r"no space left on device while writing "
+                                         r".*epoch_0001\.pt"):
+        checkpoints._save_checkpoint(tiny_tmpfs / "run", 1, model, opt, torch.device("cpu"),
+                                     type("C", (), {"to_dict": lambda self: {}})(),
+                                     type("T", (), {"to_dict": lambda self: {}})(), 0.5, 3)
+    assert leftovers(tiny_tmpfs) == ["fill", "run"]
+    assert leftovers(tiny_tmpfs / "run" / "checkpoints") == []
