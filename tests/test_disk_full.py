@@ -9,7 +9,6 @@ writes as ``OSError(ENOSPC)``; the file system's free space (``rae_fast._io.free
 set to 0 when the disk "fills up". tests/test_io.py also fills a real tmpfs.
 """
 import errno
-import os
 import shlex
 from pathlib import Path
 

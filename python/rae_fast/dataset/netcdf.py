@@ -305,12 +305,13 @@ class DataSetWriter:
 
     def _needed_bytes(self, cols: Dict[str, np.ndarray]) -> int:
         """Disk space a flush of ``cols`` may take: the features, the strings, per-instance
-        metadata, two partly filled chunks and room for HDF5's own bookkeeping."""
+        metadata, two partly filled chunks (HDF5 allocates whole chunks) and 256 KiB for
+        HDF5's own bookkeeping (B-tree nodes, heaps)."""
         n = len(cols["filename"])
         strings = sum(len(str(v)) for v in cols["filename"]) + \
             sum(len(str(v)) for v in cols["label_nominal"] if v is not None)
         return int(cols["features"].nbytes + 4 * strings + n * (64 + self.n_folds)
-                   + 2 * self._chunk_bytes + (1 << 20))
+                   + 2 * self._chunk_bytes + (256 << 10))
 
     def _error(self, exc: BaseException, nbytes: int = 0) -> BaseException:
         """``exc`` (raised while writing) as a :class:`WriteError` naming ``path``, with a note
@@ -381,7 +382,7 @@ class DataSetWriter:
             if extra:
                 blob = {k: v if isinstance(v, str) else json.dumps(v, sort_keys=True)
                         for k, v in extra.items()}
-                nbytes = sum(len(k) + len(v) for k, v in blob.items()) + (1 << 20)
+                nbytes = sum(len(k) + len(v) for k, v in blob.items()) + (256 << 10)
                 try:
                     check_space(self.partial, nbytes, self.path)
                 except WriteError as exc:
