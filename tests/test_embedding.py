@@ -6,8 +6,6 @@ autocorrelogram models, with a fixed length and chunked.
 """
 from __future__ import annotations
 
-import json
-import os
 import subprocess
 import sys
 import textwrap
@@ -50,7 +48,7 @@ def _trained(tmp: Path, ds_path: Path, units: int = 6, bi_enc: bool = True) -> P
     ds = load(ds_path)
     fe = FrontEnd.from_dataset(ds.attrs, ds.feature_dims, ds.feature_shape)
     assert fe is not None
-    r = train(ds.features, tmp / "run", AutoencoderConfig(num_features=ds.feature_shape[1],
+    train(ds.features, tmp / "run", AutoencoderConfig(num_features=ds.feature_shape[1],
                                                           num_units=units,
                                                           bidirectional_encoder=bi_enc),
               TrainingConfig(num_epochs=1, batch_size=8), progress=False, tensorboard=False,

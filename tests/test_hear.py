@@ -5,7 +5,6 @@ from __future__ import annotations
 import importlib.util
 import warnings
 
-import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")

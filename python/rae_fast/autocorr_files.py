@@ -201,11 +201,12 @@ def _process(src: Path, todo: List[Tuple[str, Path]], s: AutocorrelogramSettings
     for fmt, path in todo:
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
+            # small files by the thousand: no fsync each (a full disk still fails the write)
             if fmt == "npy":
-                with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+                with atomic_path(path, fsync=False) as tmp, open(tmp, "wb") as fh:
                     np.save(fh, np.ascontiguousarray(A, dtype=np.float32))
             elif fmt == "axes":
-                with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+                with atomic_path(path, fsync=False) as tmp, open(tmp, "wb") as fh:
                     np.savez(fh, times_s=times, lags_ms=lags_ms, sr=np.float64(sr),
                              frame_length=np.int64(s.frame_length),
                              hop_length=np.int64(s.hop_length), center=np.bool_(s.center))

@@ -31,8 +31,7 @@ from typing import Tuple
 
 import numpy as np
 
-__all__ = ["load_model", "get_scene_embeddings", "get_timestamp_embeddings", "HEAR_SAMPLE_RATES",
-           "RaeHearModel"]
+__all__ = ["load_model", "get_scene_embeddings", "get_timestamp_embeddings", "HEAR_SAMPLE_RATES"]
 
 #: Input sample rates the HEAR 2021 rules accept.
 HEAR_SAMPLE_RATES = (16000, 22050, 44100, 48000)

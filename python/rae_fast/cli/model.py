@@ -72,7 +72,38 @@ def _load_training_inputs(paths: List[Path]):
     return x, names, dims, frontend
 
 
+def _continue_command(args) -> str:
+    """The command line that continues this run: the one given, with ``--continue``."""
+    import shlex
+
+    argv = [str(a) for a in (getattr(args, "argv", None) or
+                             ["train", "--run-dir", str(args.run_dir)])]
+    if "--continue" not in argv:
+        argv.append("--continue")
+    return shlex.join(["rae-fast", *argv])
+
+
+def _train_next_step(args) -> str:
+    """What to run after an interrupted or failed ``train``.
+
+    Continuing a run is explicit (``--continue``), as in auDeep and PyTorch Lightning
+    (``ckpt_path="last"``): running the same command again refuses a run directory that holds
+    checkpoints, so that a finished or different run is never extended by accident."""
+    from ..model.checkpoints import list_checkpoints
+
+    done = list_checkpoints(args.run_dir)
+    if not done:
+        return "run the same command again (no epoch was completed)"
+    return (f"continue from epoch {done[-1][0]} (saved in {args.run_dir}) with: "
+            f"{_continue_command(args)}")
+
+
+def _train_interrupt_hint(args) -> str:
+    return _train_next_step(args)
+
+
 def _cmd_train(args) -> int:
+    from .._io import WriteError
     from ..model import AutoencoderConfig, TrainingConfig, train
     from ..model.checkpoints import read_run_config
 
@@ -93,11 +124,16 @@ def _cmd_train(args) -> int:
     else:
         model_cfg = AutoencoderConfig(num_features=int(x.shape[2]), **arch)
         train_cfg = TrainingConfig(**training)
-    result = train(x, run_dir, model_cfg, train_cfg, resume=args.continue_training,
-                   device=args.device, n_threads=args.threads, progress=_progress(args),
-                   keep_checkpoints=args.keep_checkpoints,
-                   run_info={"inputs": names, "feature_dims": list(dims),
-                             "frontend": None if frontend is None else frontend.to_dict()})
+    try:
+        result = train(x, run_dir, model_cfg, train_cfg, resume=args.continue_training,
+                       device=args.device, n_threads=args.threads, progress=_progress(args),
+                       keep_checkpoints=args.keep_checkpoints,
+                       run_info={"inputs": names, "feature_dims": list(dims),
+                                 "frontend": None if frontend is None else frontend.to_dict()})
+    except WriteError as exc:                    # a full disk: say how to go on
+        if exc.note is None:
+            exc.note = "free some space, then " + _train_next_step(args)
+        raise
     last = f"{result.losses[-1]:.5f}" if result.losses else "n/a"
     print(f"trained {result.epoch} epoch(s) in {run_dir}: loss {last}; representation size "
           f"{result.model.config.representation_size}; next: rae-fast export-onnx {run_dir}")
@@ -273,7 +309,8 @@ def register(subparsers) -> None:
     opt.add_argument("--keep-checkpoints", type=positive_int, default=3, metavar="K",
                      help="keep the newest K checkpoints (default 3)")
     _add_runtime_options(p)
-    p.set_defaults(func=_cmd_train, flag_aliases={"resume": "--continue"})
+    p.set_defaults(func=_cmd_train, interrupt_hint=_train_interrupt_hint,
+                   flag_aliases={"resume": "--continue"})
 
     p = subparsers.add_parser(
         "export-onnx", help="export a trained model to ONNX",

@@ -1,8 +1,9 @@
 """Writing netCDF4 data sets in auDeep's layout: the streaming :class:`DataSetWriter` (append,
-resume, atomic rename) and :func:`save`."""
+resume, atomic rename, disk-full handling) and :func:`save`."""
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import logging
@@ -12,8 +13,9 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 import numpy as np
 
+from .._io import (WriteError, _no_space_errno as _no_space, check_space, disk_full, fsync_file,
+                   partial_path, write_error)
 from .._validation import check_int
-from .._io import partial_path
 from .._version import __version__
 from ._schema import (_VARIABLES, _ATTR_COMPLETE, _ATTR_FEATURE_DIMS, _ATTR_HEADER, _ATTR_JSON,
                       _ATTR_LABEL_MAP, _ATTR_VERSION, _FOLD, _INSTANCE, MISSING, PathLike, _check_attrs, _check_feature_dims,
@@ -54,6 +56,14 @@ class DataSetWriter:
     ``resume=True`` and the same layout continues after the last complete instance
     (:attr:`n_written`); with ``keep_partial=False`` it is deleted. ``path`` is never touched
     before completion. Memory stays flat: at most about 8 MiB are buffered before a write.
+
+    A failed write raises :class:`rae_fast._io.WriteError` (an ``OSError`` naming ``path``;
+    netCDF4's ``RuntimeError: NetCDF: HDF error`` on a full disk becomes ``ENOSPC``). Before
+    every write the free space is checked: when it cannot hold the buffered instances,
+    nothing is written, the partial file stays complete up to its recorded count and is kept
+    for resuming (``keep_partial=True``; the error's note says so) or deleted. When a write
+    into the file itself fails, HDF5 may have left it inconsistent: it is always deleted
+    (its space freed first), never renamed into place nor kept for resuming.
 
     Parameters
     ----------
@@ -113,6 +123,9 @@ class DataSetWriter:
         self._buffered_bytes = 0
         self._nc = None
         self._closed = False
+        self._failed = False     # a write failed: do not try again when aborting
+        self._broken = False     # a write into the file failed: the file cannot be trusted
+        self._chunk_bytes = 1 << 20
         self.resumed = False
         self._n_disk = 0
         self.partial.parent.mkdir(parents=True, exist_ok=True)
@@ -148,7 +161,8 @@ class DataSetWriter:
         fvar = nc.variables["features"]
         chunk = fvar.chunking()
         if isinstance(chunk, list):
-            _small_cache(fvar, 4 * int(np.prod(chunk, dtype=np.int64)))
+            self._chunk_bytes = 4 * int(np.prod(chunk, dtype=np.int64))
+            _small_cache(fvar, self._chunk_bytes)
         self._nc = nc
         self._n_disk = int(nc.getncattr(_ATTR_COMPLETE))
         self.resumed = True
@@ -157,7 +171,18 @@ class DataSetWriter:
     def _create(self) -> None:
         import netCDF4
 
-        nc = netCDF4.Dataset(str(self.partial), "w", format="NETCDF4")
+        try:
+            nc = netCDF4.Dataset(str(self.partial), "w", format="NETCDF4")
+        except (RuntimeError, OSError) as exc:
+            with contextlib.suppress(OSError):
+                self.partial.unlink()
+            # netCDF4 reports a full disk here as "PermissionError: [Errno 13]"
+            if disk_full(self.partial):
+                raise WriteError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(self.path)) \
+                    from exc
+            if isinstance(exc, OSError) and _no_space(exc) is None:
+                raise                   # a real permission error, a missing folder...
+            raise write_error(exc, self.path) from exc
         try:
             nc.set_auto_maskandscale(False)
             nc.createDimension(_INSTANCE, None)
@@ -183,7 +208,8 @@ class DataSetWriter:
             fvar = nc.createVariable("features", "f4", (_INSTANCE,) + self.feature_dims,
                                      fill_value=False,
                                      chunksizes=(per_chunk,) + self.feature_shape)
-            _small_cache(fvar, per_chunk * inst_bytes)
+            self._chunk_bytes = per_chunk * inst_bytes
+            _small_cache(fvar, self._chunk_bytes)
             nc.setncattr(_ATTR_FEATURE_DIMS, json.dumps(list(self.feature_dims)))
             if self.label_map is not None:
                 # auDeep's encoding: JSON list of [name, id] pairs sorted by name
@@ -200,10 +226,11 @@ class DataSetWriter:
             nc.setncattr(_ATTR_HEADER, self._fingerprint)
             nc.setncattr(_ATTR_COMPLETE, np.int64(0))
             nc.sync()
-        except BaseException:
-            nc.close()
-            with contextlib.suppress(FileNotFoundError):
-                self.partial.unlink()
+        except BaseException as exc:
+            self._nc = nc
+            self._discard()
+            if isinstance(exc, (RuntimeError, OSError)):
+                raise write_error(exc, self.path) from exc
             raise
         self._nc = nc
         self._n_disk = 0
@@ -294,30 +321,65 @@ class DataSetWriter:
             names.update(b["filename"].tolist())
         return names
 
+    def _needed_bytes(self, cols: Dict[str, np.ndarray]) -> int:
+        """Disk space a flush of ``cols`` may take: the features, the strings, per-instance
+        metadata, two partly filled chunks (HDF5 allocates whole chunks) and 256 KiB for
+        HDF5's own bookkeeping (B-tree nodes, heaps)."""
+        n = len(cols["filename"])
+        strings = sum(len(str(v)) for v in cols["filename"]) + \
+            sum(len(str(v)) for v in cols["label_nominal"] if v is not None)
+        return int(cols["features"].nbytes + 4 * strings + n * (64 + self.n_folds)
+                   + 2 * self._chunk_bytes + (256 << 10))
+
+    def _error(self, exc: BaseException, nbytes: int = 0) -> BaseException:
+        """``exc`` (raised while writing) as a :class:`WriteError` naming ``path``, with a note
+        on what is kept for resuming."""
+        err = write_error(exc, self.path, nbytes)
+        if isinstance(err, WriteError) and err.note is None and self.keep_partial \
+                and not self._broken and self._n_disk:
+            err.note = (f"the {self._n_disk} instances written before are kept in "
+                        f"{self.partial}: free some space and run again to resume")
+        return err
+
     def flush(self) -> None:
-        """Write buffered instances to the partial file and make them durable."""
+        """Write buffered instances to the partial file and make them durable.
+
+        Raises :class:`~rae_fast._io.WriteError` when the disk has no room for them (nothing
+        is written then) or a write fails (the file is then unusable: see the class doc)."""
         if not self._buffer or self._nc is None:
             return
+        if self._broken:
+            raise WriteError(errno.EIO, "an earlier write failed", str(self.path))
         cols = {key: np.concatenate([b[key] for b in self._buffer]) for key in self._buffer[0]}
         a, b = self._n_disk, self._n_disk + self._buffered
         nc = self._nc
         labels = cols["label_nominal"].copy()
         labels[np.equal(labels, None)] = ""  # xarray's encoding of a missing string
-        with _NC_LOCK:
-            # metadata first, features last, then the count: a crash in between leaves a
-            # count that is smaller than the dimension, which resume detects and restarts.
-            nc.variables["filename"][a:b] = cols["filename"]
-            nc.variables["chunk_nr"][a:b] = cols["chunk_nr"]
-            nc.variables["label_nominal"][a:b] = labels
-            nc.variables["label_numeric"][a:b] = cols["label_numeric"]
-            if self.n_folds:
-                nc.variables["cv_folds"][a:b, :] = cols["cv_folds"]
-            nc.variables["partition"][a:b] = cols["partition"]
-            for name in self.extra_columns:
-                nc.variables[name][a:b] = cols[name]
-            nc.variables["features"][a:b] = cols["features"]
-            nc.setncattr(_ATTR_COMPLETE, np.int64(b))
-            nc.sync()
+        needed = self._needed_bytes(cols)
+        try:
+            check_space(self.partial, needed, self.path)
+        except WriteError as exc:
+            self._failed = True
+            raise self._error(exc) from None
+        try:
+            with _NC_LOCK:
+                # metadata first, features last, then the count: a crash in between leaves a
+                # count that is smaller than the dimension, which resume detects and restarts.
+                nc.variables["filename"][a:b] = cols["filename"]
+                nc.variables["chunk_nr"][a:b] = cols["chunk_nr"]
+                nc.variables["label_nominal"][a:b] = labels
+                nc.variables["label_numeric"][a:b] = cols["label_numeric"]
+                if self.n_folds:
+                    nc.variables["cv_folds"][a:b, :] = cols["cv_folds"]
+                nc.variables["partition"][a:b] = cols["partition"]
+                for name in self.extra_columns:
+                    nc.variables[name][a:b] = cols[name]
+                nc.variables["features"][a:b] = cols["features"]
+                nc.setncattr(_ATTR_COMPLETE, np.int64(b))
+                nc.sync()
+        except (RuntimeError, OSError) as exc:
+            self._failed = self._broken = True
+            raise self._error(exc, needed) from exc
         self._n_disk = b
         self._buffer.clear()
         self._buffered = 0
@@ -328,7 +390,9 @@ class DataSetWriter:
         """Write what is buffered, close the file and rename it to ``path``; returns ``path``.
 
         ``extra_attrs`` are global attributes known only at the end (e.g. skipped files);
-        they are stored like ``attrs``.
+        they are stored like ``attrs``. When anything fails, the file is not renamed: it is
+        kept as ``<path>.partial`` for resuming (``keep_partial`` and a disk that was found too
+        full before writing) or deleted, and the first error is raised.
         """
         if self._closed:
             return self.path
@@ -336,44 +400,100 @@ class DataSetWriter:
         try:
             self.flush()
             if extra:
+                blob = {k: v if isinstance(v, str) else json.dumps(v, sort_keys=True)
+                        for k, v in extra.items()}
+                nbytes = sum(len(k) + len(v) for k, v in blob.items()) + (256 << 10)
+                try:
+                    check_space(self.partial, nbytes, self.path)
+                except WriteError as exc:
+                    self._failed = True
+                    raise self._error(exc) from None
+                try:
+                    with _NC_LOCK:
+                        names = set(json.loads(self._nc.getncattr(_ATTR_JSON)))
+                        for key, value in extra.items():
+                            self._nc.setncattr(key, blob[key])
+                            if isinstance(value, str):
+                                names.discard(key)
+                            else:
+                                names.add(key)
+                        self._nc.setncattr(_ATTR_JSON, json.dumps(sorted(names)))
+                except (RuntimeError, OSError) as exc:
+                    self._failed = self._broken = True
+                    raise self._error(exc, nbytes) from exc
+            try:
                 with _NC_LOCK:
-                    names = set(json.loads(self._nc.getncattr(_ATTR_JSON)))
-                    for key, value in extra.items():
-                        if isinstance(value, str):
-                            self._nc.setncattr(key, value)
-                            names.discard(key)
-                        else:
-                            self._nc.setncattr(key, json.dumps(value, sort_keys=True))
-                            names.add(key)
-                    self._nc.setncattr(_ATTR_JSON, json.dumps(sorted(names)))
-        finally:
-            with _NC_LOCK:
-                self._nc.close()
-            self._nc = None
-            self._closed = True
-        os.replace(self.partial, self.path)
+                    self._nc.close()
+                self._nc = None
+                fsync_file(self.partial)
+            except (RuntimeError, OSError) as exc:
+                self._failed = self._broken = True
+                raise self._error(exc) from exc
+            os.replace(self.partial, self.path)
+        except BaseException:
+            self._finish(self.keep_partial)
+            raise
+        self._closed = True
         return self.path
 
     def abort(self, keep_partial: Optional[bool] = None) -> None:
         """Stop without completing: keep ``<path>.partial`` for resuming (after writing the
-        buffer) or delete it. ``path`` is not touched."""
+        buffer) or delete it. ``path`` is not touched. A file that a failed write may have
+        left inconsistent is deleted in any case, as is an empty one after a failed write."""
         if self._closed:
             return
         keep = self.keep_partial if keep_partial is None else bool(keep_partial)
         try:
-            if keep:
+            if keep and not self._failed:
                 self.flush()
+        except WriteError as exc:
+            log.info("could not write the last instances to %s: %s", self.partial, exc)
         except Exception as exc:  # noqa: BLE001 - keep what is on disk, report, go on
             log.warning("could not write the last instances to %s: %s", self.partial, exc)
         finally:
-            if self._nc is not None:
+            self._finish(keep)
+
+    def _finish(self, keep: bool) -> None:
+        """Close the file after a failure or an abort; keep it as ``<path>.partial`` or not.
+        Never raises (the caller re-raises the first error)."""
+        self._closed = True
+        if self._broken:
+            self._discard()
+            return
+        if self._nc is not None:
+            try:
                 with _NC_LOCK:
                     self._nc.close()
+            except (RuntimeError, OSError) as exc:
+                log.info("closing %s failed (%s); deleting it", self.partial, exc)
+                self._broken = True
+                self._discard()
+                return
+            finally:
                 self._nc = None
-            self._closed = True
-            if not keep:
-                with contextlib.suppress(FileNotFoundError):
-                    self.partial.unlink()
+        if not keep or (self._failed and not self._n_disk):
+            with contextlib.suppress(OSError):
+                self.partial.unlink()
+
+    def _discard(self) -> None:
+        """Delete a partial file that cannot be trusted. Its space is freed first (truncated
+        while HDF5 still holds it open), so that closing -- which writes HDF5's cached,
+        unwritten data -- can succeed on a full disk; if closing fails anyway, the handle is
+        left to the interpreter. Never raises."""
+        self._closed = True
+        with contextlib.suppress(OSError):
+            os.truncate(self.partial, 0)
+        if self._nc is not None:
+            try:
+                with _NC_LOCK:
+                    self._nc.close()
+            except Exception as exc:  # noqa: BLE001 - the file is being deleted anyway
+                log.debug("could not close %s after a failed write: %s", self.partial, exc)
+                with contextlib.suppress(OSError):
+                    os.truncate(self.partial, 0)     # what the failed close wrote
+            self._nc = None
+        with contextlib.suppress(OSError):
+            self.partial.unlink()
 
     def __enter__(self) -> "DataSetWriter":
         return self

@@ -10,7 +10,7 @@ from typing import Any, Dict, List, Optional, Tuple, Union
 
 import torch
 
-from .._io import atomic_path
+from .._io import atomic_path, write_error
 from .._validation import check_int
 from .._version import __version__
 from .autoencoder import RecurrentAutoencoder
@@ -157,6 +157,17 @@ def _set_rng_state(state: Dict[str, Any], device: torch.device) -> None:
         torch.cuda.set_rng_state(state["cuda"].cpu(), device)
 
 
+def _state_bytes(obj) -> int:
+    """Bytes of the tensors in a (nested) checkpoint dict."""
+    if isinstance(obj, torch.Tensor):
+        return obj.numel() * obj.element_size()
+    if isinstance(obj, dict):
+        return sum(_state_bytes(v) for v in obj.values())
+    if isinstance(obj, (list, tuple)):
+        return sum(_state_bytes(v) for v in obj)
+    return 0
+
+
 def _save_checkpoint(run_dir: Path, epoch: int, model, optimizer, dev, model_config,
                      tc: TrainingConfig, loss: float, keep: Optional[int]) -> Path:
     ckpt = {
@@ -167,8 +178,13 @@ def _save_checkpoint(run_dir: Path, epoch: int, model, optimizer, dev, model_con
         "model_config": model_config.to_dict(), "training_config": tc.to_dict(),
     }
     path = run_dir / "checkpoints" / f"epoch_{epoch:04d}.pt"
-    with atomic_path(path) as tmp:
-        torch.save(ckpt, tmp)
+    try:
+        with atomic_path(path) as tmp:
+            torch.save(ckpt, tmp)
+    except RuntimeError as exc:
+        # torch's zip writer reports a failed write (a full disk) as "RuntimeError: [enforce
+        # fail at inline_container.cc] ... unexpected pos": name the file and say why
+        raise write_error(exc, path, _state_bytes(ckpt)) from exc
     if keep is not None:
         for _, old in list_checkpoints(run_dir)[:-keep]:
             with contextlib.suppress(FileNotFoundError):
