@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
 from pathlib import Path
 from typing import Any, Dict, Optional, Sequence, Tuple
 
+from .._io import printable
 from .autocorr import _none_or
 
 _FILE_HINT = "a data set file (.nc) or a collection folder"
@@ -33,6 +35,53 @@ def _none_or_float(text: str) -> Optional[float]:
         return float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a number or 'none', got {text!r}") from None
+
+
+def _auto_or(conv, what: str):
+    """argparse type: ``auto`` or a positive number (``conv``)."""
+    def parse(text: str):
+        if text.strip().lower() == "auto":
+            return "auto"
+        try:
+            value = conv(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {what} or 'auto', got {text!r}") from None
+        if not value > 0:
+            raise argparse.ArgumentTypeError(f"expected {what} > 0 or 'auto', got {text!r}")
+        return value
+    return parse
+
+
+def _flag(name: str, value: Any = None) -> str:
+    """A library parameter as this command's option: ``sr=44100`` -> ``--sr 44100``."""
+    flag = "--" + name.replace("_", "-")
+    return flag if value is None or value is True else f"{flag} {value}"
+
+
+#: The ``preprocess`` sub-parser (set by :func:`register`), to spell out a command that works.
+_PREPROCESS_PARSER: Optional[argparse.ArgumentParser] = None
+
+
+def _command_line(args, parser: argparse.ArgumentParser, **changes) -> str:
+    """The ``rae-fast preprocess ...`` command of ``args`` (non-default options only) with
+    ``changes`` (option dest -> value) applied."""
+    words = ["rae-fast", "preprocess"]
+    for action in parser._actions:
+        if not action.option_strings or action.dest in ("help", "pretend", "pretend_output"):
+            continue
+        value = changes.get(action.dest, getattr(args, action.dest, action.default))
+        if value == action.default and action.dest not in changes:
+            continue
+        flag = max(action.option_strings, key=len)
+        if action.nargs == 0:
+            if value:
+                words.append(flag)
+        elif isinstance(value, list):
+            for item in value:
+                words += [flag, "=".join(map(str, item)) if isinstance(item, tuple) else str(item)]
+        else:
+            words += [flag, "none" if value is None else str(value)]
+    return " ".join(shlex.quote(w) for w in words)
 
 
 def _parser_option(text: str) -> Tuple[str, Any]:
@@ -128,6 +177,9 @@ def _inspect_collection(args) -> int:
         for inst, res in zip(parsed.instances, results):
             (bad.append((inst.filename, res.reason)) if isinstance(res, AudioError)
              else infos.append(res))
+    rate_counts: Dict[int, int] = {}
+    for i in infos:
+        rate_counts[i.sr] = rate_counts.get(i.sr, 0) + 1
     counts = parsed.label_counts()
     folds = []
     for k in range(parsed.n_folds):
@@ -140,13 +192,16 @@ def _inspect_collection(args) -> int:
             name = ("train", "devel", "test")[inst.partition]
             parts[name] = parts.get(name, 0) + 1
     summary = {
-        "path": str(parsed.basedir), "parser": parsed.parser,
+        "path": printable(parsed.basedir), "parser": parsed.parser,
         "audio_files": len(parsed.instances),
         "labels": len(parsed.label_map) if parsed.label_map else 0,
         "folds": parsed.n_folds, "partitions": parts,
         "min_length_s": min((i.duration for i in infos), default=None),
         "max_length_s": max((i.duration for i in infos), default=None),
+        "median_length_s": (sorted(i.duration for i in infos)[(len(infos) - 1) // 2]
+                            if infos else None),
         "sample_rates": sorted({i.sr for i in infos}),
+        "sample_rate_counts": {str(r): n for r, n in sorted(rate_counts.items())},
         "channels": sorted({i.channels for i in infos}),
         "formats": sorted({f"{i.format}/{i.subtype}" for i in infos}),
         "label_counts": {str(k): v for k, v in counts.items()},
@@ -164,12 +219,15 @@ def _inspect_collection(args) -> int:
         ("partitions", ", ".join(f"{k} {v}" for k, v in parts.items()) or "none"),
         ("minimum length", _fmt_range([summary["min_length_s"]] if infos else [], " s", "{:.2f}")),
         ("maximum length", _fmt_range([summary["max_length_s"]] if infos else [], " s", "{:.2f}")),
-        ("sample rates", _fmt_range(summary["sample_rates"], " Hz")),
+        ("median length", _fmt_range([summary["median_length_s"]] if infos else [], " s",
+                                     "{:.2f}")),
+        ("sample rates", _fmt_range(summary["sample_rates"], " Hz") if len(rate_counts) < 2
+         else ", ".join(f"{r} Hz ({n} files)" for r, n in sorted(rate_counts.items()))),
         ("channels", _fmt_range(summary["channels"])),
         ("formats", ", ".join(summary["formats"]) or "-"),
         ("unreadable files", len(bad)),
     ]
-    print(_table(rows, title=f"data set in {parsed.basedir}"))
+    print(_table(rows, title=f"data set in {printable(parsed.basedir)}"))
     if parsed.label_map:
         print()
         print(_table([(k, counts.get(k, 0), v) for k, v in parsed.label_map.items()],
@@ -177,9 +235,22 @@ def _inspect_collection(args) -> int:
     if folds:
         print()
         print(_table(folds, header=("fold", "train", "valid")))
+    notes = []
+    if len(rate_counts) > 1:
+        common = max(rate_counts, key=lambda r: (rate_counts[r], r))
+        notes.append(f"the files have {len(rate_counts)} sample rates: preprocess them with "
+                     f"--sr {common} (the most common rate) or --sr auto")
+    if infos and summary["min_length_s"] != summary["max_length_s"]:
+        notes.append("the files differ in length: preprocess them with --fixed-length auto "
+                     f"(the median, {summary['median_length_s']:.2f} s) or --fixed-length "
+                     "SECONDS, or with --chunk-length / --chunk-count")
     if bad:
         print()
         print(_table(bad, header=("unreadable file", "reason")))
+    if notes:
+        print()
+        for note in notes:
+            print(f"note: {note}")
     return 1 if bad else 0
 
 
@@ -210,7 +281,7 @@ def _inspect_file(args) -> int:
         parts = {name: int((ds.partition == v).sum()) for v, name in
                  enumerate(("train", "devel", "test")) if (ds.partition == v).any()}
         summary = {
-            "path": str(args.path), "instances": n, "files": len(files),
+            "path": printable(args.path), "instances": n, "files": len(files),
             "chunks_per_file": sorted(set(files.values())),
             "feature_dims": list(ds.feature_dims), "feature_shape": list(ds.feature_shape),
             "labels": len(ds.label_map) if ds.label_map else 0,
@@ -248,7 +319,7 @@ def _inspect_file(args) -> int:
         ("value range", "-" if not count else f"{lo:.4g} .. {hi:.4g} (mean {total / count:.4g})"),
         ("integrity", "OK" if not problems else f"{len(problems)} problem(s)"),
     ]
-    print(_table(rows, title=f"data set file {args.path}"))
+    print(_table(rows, title=f"data set file {printable(args.path)}"))
     if ds.label_map or counts:
         print()
         ids = ds.label_map or {}
@@ -279,7 +350,7 @@ def cmd_inspect(args) -> int:
     """``rae-fast inspect PATH``: a collection folder or a stored data set."""
     path = Path(args.path)
     if not path.exists():
-        raise FileNotFoundError(f"{path} does not exist ({_FILE_HINT})")
+        raise FileNotFoundError(f"{printable(path)} does not exist ({_FILE_HINT})")
     if path.is_dir():
         return _inspect_collection(args)
     if args.parser != "auto" or args.parser_option:
@@ -304,6 +375,8 @@ def _pretend(args, settings) -> int:
     if not -n <= args.pretend < n:
         raise ValueError(f"--pretend {args.pretend} is out of range: the collection has {n} files")
     inst = parsed.instances[args.pretend % n]
+    if not settings.is_resolved:      # "auto" values come from the whole collection
+        settings = _resolve_for_pretend(args, parsed, settings)
     y, sr = load_audio(inst.path, sr=settings.sr, channels=settings.channels,
                        fixed_length=settings.fixed_length, center_fixed=settings.center_fixed)
     is_spec = settings.features == "spectrogram"
@@ -351,9 +424,31 @@ def _pretend(args, settings) -> int:
     return 0
 
 
+def _resolve_for_pretend(args, parsed, settings):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from ..audio import AudioError, audio_info
+    from ..preprocessing import CollectionError, resolve_settings
+
+    def one(inst):
+        try:
+            return inst, audio_info(inst.path)
+        except AudioError:
+            return inst, None
+    with ThreadPoolExecutor(max_workers=args.workers or 4) as pool:
+        files = [(i, info) for i, info in pool.map(one, parsed.instances) if info is not None]
+    try:
+        settings, notes = resolve_settings(settings, files)
+    except CollectionError as exc:
+        raise ValueError(exc.message(_flag)) from None
+    for name, text in notes.items():
+        print(f"{_flag(name, 'auto')}: {text}")
+    return settings
+
+
 def cmd_preprocess(args) -> int:
     """``rae-fast preprocess``: see the module docstring."""
-    from ..preprocessing import preprocess
+    from ..preprocessing import CollectionError, preprocess
 
     if (args.chunk_length is None) != (args.chunk_count is None):
         raise ValueError("--chunk-length and --chunk-count must be given together")
@@ -364,11 +459,20 @@ def cmd_preprocess(args) -> int:
     if out.suffix.lower() != ".nc":
         print(f"rae-fast preprocess: note: {out} does not end in .nc (it is netCDF4 anyway)",
               file=sys.stderr)
+    def announce(name: str, text: str) -> None:
+        print(f"{_flag(name, 'auto')}: {text}", flush=True)
+
     try:
         res = preprocess(args.basedir, out, settings, parser=args.parser,
                          parser_options=dict(args.parser_option or []), workers=args.workers,
                          skip_bad=args.skip_bad, resume=not args.no_resume,
-                         show_progress=False if args.quiet else None)
+                         show_progress=False if args.quiet else None, on_resolved=announce)
+    except CollectionError as exc:
+        msg = exc.message(_flag)
+        if _PREPROCESS_PARSER is not None:
+            msg += ("\nthis command deals with all of it:\n  "
+                    + _command_line(args, _PREPROCESS_PARSER, **exc.fixes()))
+        raise ValueError(msg) from None
     except KeyboardInterrupt:
         print(f"rae-fast preprocess: the instances written so far are kept in {out}.partial; "
               "run the same command again to resume (or add --no-resume to start over)",
@@ -376,7 +480,8 @@ def cmd_preprocess(args) -> int:
         raise
     rate = res.processed_files / res.seconds if res.seconds > 0 else float("inf")
     msg = (f"wrote {res.n_instances} instances ({res.n_files} files, features "
-           f"{' x '.join(map(str, res.feature_shape))}) to {res.path} in {res.seconds:.1f} s "
+           f"{' x '.join(map(str, res.feature_shape))}) to {printable(res.path)} in "
+           f"{res.seconds:.1f} s "
            f"({rate:.0f} files/s, parser {res.parser}")
     if res.resumed_files:
         msg += f", resumed after {res.resumed_files} files"
@@ -483,12 +588,15 @@ def register(subparsers) -> None:
                    help="chunks per file; too few chunks is an error (needs --chunk-length)")
     p.add_argument("--channels", type=str.lower, choices=CHANNEL_MODES, default="mean",
                    help="how to combine the channels of multi-channel audio")
-    p.add_argument("--fixed-length", type=float, default=None, metavar="SECONDS",
-                   help="cut or zero-pad every clip to this length")
+    p.add_argument("--fixed-length", type=_auto_or(float, "a length in seconds"), default=None,
+                   metavar="SECONDS",
+                   help="cut or zero-pad every clip to this length; auto: the median clip "
+                        "length of the collection (printed, and stored as the number)")
     p.add_argument("--center-fixed", action="store_true",
                    help="cut / pad equally at both ends instead of at the end")
-    p.add_argument("--sr", type=int, default=None, metavar="HZ",
-                   help="resample every clip to this rate first (soxr)")
+    p.add_argument("--sr", type=_auto_or(int, "a rate in Hz"), default=None, metavar="HZ",
+                   help="resample every clip to this rate first (soxr); auto: the most common "
+                        "rate of the collection. Without it, files at several rates are refused")
     p.add_argument("--max-lag", type=float, default=None, metavar="SECONDS",
                    help="autocorrelograms: largest lag")
     p.add_argument("--fmin", type=float, default=None, metavar="HZ",
@@ -515,6 +623,8 @@ def register(subparsers) -> None:
     p.add_argument("--pretend-output", default=None, metavar="PNG",
                    help="where --pretend writes (default: OUTPUT.pretend-INDEX.png)")
     p.set_defaults(func=cmd_preprocess)
+    global _PREPROCESS_PARSER
+    _PREPROCESS_PARSER = p
 
     p = subparsers.add_parser(
         "modify", help="add or remove cross-validation folds or a partitioning",
