@@ -545,6 +545,9 @@ def test_all_problems_of_a_collection_are_reported_at_once(tmp_path, write_audio
     flags = e.message(lambda name, value=None: f"--{name}" + ("" if value is None else
                                                               f" {value}"))
     assert "--sr auto" in flags and "--fixed_length auto" in flags and "sr=" not in flags
+    import pickle
+    again = pickle.loads(pickle.dumps(e))
+    assert type(again) is type(e) and str(again) == msg and again.fixes() == e.fixes()
     res = preprocess(root, tmp_path / "x.nc", FeatureSettings(sr="auto", fixed_length="auto",
                                                               **SMALL),
                      skip_bad=True, show_progress=False)

@@ -39,6 +39,8 @@ import time
 from pathlib import Path
 from typing import Dict, List, Tuple
 
+from .._io import printable
+
 FORMATS = ("npy", "obj", "png")
 SETTINGS_FILE = "autocorrelogram_settings.json"
 
@@ -66,7 +68,7 @@ def _collect(paths: List[str]) -> List[Tuple[Path, Path]]:
             found = sorted(f for f in p.rglob("*") if is_audio_file(f)
                            and not any(part.startswith(".") for part in f.relative_to(p).parts))
             if not found:
-                raise ValueError(f"no audio files found in folder {p}")
+                raise ValueError(f"no audio files found in folder {printable(p)}")
             items = [(f, f.relative_to(p).with_suffix("")) for f in found]
         else:
             items = [(p, Path(p.stem))]                 # read (and maybe fail) later, by name
@@ -78,8 +80,9 @@ def _collect(paths: List[str]) -> List[Tuple[Path, Path]]:
     clash: Dict[Path, Path] = {}
     for f, base in jobs:
         if base in clash:
-            raise ValueError(f"{clash[base]} and {f} would write the same outputs "
-                             f"({base.as_posix()}.*); pass their folder instead, or run them "
+            raise ValueError(f"{printable(clash[base])} and {printable(f)} would write the same "
+                             f"outputs ({printable(base.as_posix())}.*); pass their folder "
+                             f"instead, or run them "
                              f"into different --out folders")
         clash[base] = f
     return jobs
@@ -178,7 +181,7 @@ def _process(src: Path, base: Path, todo: List[Tuple[str, Path]], args, n_thread
     except AudioError as exc:
         raise _FileError(str(exc)) from None
     except (TypeError, ValueError) as exc:
-        raise _FileError(f"{src}: {exc}") from None
+        raise _FileError(f"{printable(src)}: {exc}") from None
     for fmt, path in todo:
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
@@ -194,7 +197,7 @@ def _process(src: Path, base: Path, todo: List[Tuple[str, Path]], args, n_thread
                 from ..obj import write_autocorrelogram
                 write_autocorrelogram(path, A, times, lags_ms, normals=args.normals,
                                       precision=args.precision,
-                                      comment=f"source: {src}\nsettings: "
+                                      comment=f"source: {printable(src)}\nsettings: "
                                               f"{json.dumps(_settings(args))}")
             else:
                 from ..plotting import plot_autocorrelogram
@@ -203,7 +206,8 @@ def _process(src: Path, base: Path, todo: List[Tuple[str, Path]], args, n_thread
         except ImportError:
             raise
         except (TypeError, ValueError) as exc:
-            raise _FileError(f"{src}: cannot write {path.name}: {exc}") from None
+            raise _FileError(f"{printable(src)}: cannot write {printable(path.name)}: "
+                             f"{exc}") from None
 
 
 def cmd_autocorrelogram(args) -> int:

@@ -84,16 +84,26 @@ class CollectionError(ValueError):
         self.args = (self.message(),)
         return self
 
+    def __reduce__(self):   # picklable (their __init__ does not take the message)
+        return _rebuild_error, (type(self), self.args, dict(self.__dict__))
+
+
+def _rebuild_error(cls, args, state):
+    err = cls.__new__(cls)
+    err.args = args
+    err.__dict__.update(state)
+    return err
+
 
 class UnusableFilesError(CollectionError):
     """Files that cannot be used (unreadable, corrupt, too short...) and ``skip_bad`` is not set.
     ``bad``: ``[(filename, reason), ...]``; ``basedir``: the collection (printable)."""
 
+    fix = {"skip_bad": True}
+
     def __init__(self, basedir: str, bad: List[Tuple[str, str]]):
         self.basedir, self.bad = basedir, bad
         super().__init__()
-
-    fix = {"skip_bad": True}
 
     def _own_message(self, spell) -> str:
         return (f"{len(self.bad)} unusable audio file(s) in {self.basedir} (with "
@@ -107,6 +117,8 @@ class MixedSampleRatesError(CollectionError):
     ``suggested``: the most common rate (what ``sr="auto"`` chooses).
     """
 
+    fix = {"sr": AUTO}
+
     def __init__(self, rates: List[Tuple[int, int, str]]):
         self.rates = rates
         self.suggested = rates[0][0]
@@ -116,8 +128,6 @@ class MixedSampleRatesError(CollectionError):
         """``44100 Hz (300 files, e.g. a.wav), 16000 Hz (...)``."""
         return ", ".join(f"{r} Hz ({n} file{'s' if n > 1 else ''}, e.g. {ex})"
                          for r, n, ex in self.rates)
-
-    fix = {"sr": AUTO}
 
     def _own_message(self, spell) -> str:
         return (f"the files have different sample rates: {self.describe()}. Features computed "
@@ -132,6 +142,8 @@ class DifferentLengthsError(CollectionError):
     chunking). ``shapes``: ``[(shape, n_files, example_filename), ...]``; ``median_s``: the
     median clip length in seconds (what ``fixed_length="auto"`` chooses)."""
 
+    fix = {"fixed_length": AUTO}
+
     def __init__(self, shapes: List[Tuple[Tuple[int, ...], int, str]], median_s: float):
         self.shapes = shapes
         self.median_s = median_s
@@ -144,8 +156,6 @@ class DifferentLengthsError(CollectionError):
         if len(self.shapes) > limit:
             text += f"; and {len(self.shapes) - limit} other lengths"
         return text
-
-    fix = {"fixed_length": AUTO}
 
     def _own_message(self, spell) -> str:
         return (f"the clips give features of different lengths ({self.describe()}): give them "
