@@ -172,7 +172,7 @@ def _ogg_damage(data: bytes) -> Optional[str]:
 
 
 def _ogg_problem(path: Path) -> Optional[str]:
-    """For Ogg files: :func:`_ogg_damage` of the whole file (no decoding: ~0.1 ms for a
+    """For Ogg files: :func:`_ogg_damage` of the whole file (no decoding: ~0.15 ms for a
     5-s clip), else None."""
     try:
         with open(path, "rb") as fh:
@@ -332,7 +332,7 @@ def audio_info(path: PathLike) -> AudioInfo:
     through libsndfile. Raises :class:`AudioError` (a ``ValueError`` naming the file) for
     files that are not audio, empty, missing or announced as truncated, and for Ogg files
     with a damaged or missing page (every page's checksum is checked: no decoding, about
-    0.1 ms for a 5-s clip). Other damage inside the audio data shows up only when decoding
+    0.15 ms for a 5-s clip). Other damage inside the audio data shows up only when decoding
     (:func:`read_audio`).
 
     >>> info = audio_info("dog.wav")                    # doctest: +SKIP
