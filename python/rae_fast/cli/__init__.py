@@ -20,7 +20,8 @@ from .._version import __version__
 
 # Command groups, in the order of the pipeline.
 _GROUPS = [
-    "rae_fast.cli.data",        # inspect, preprocess, modify
+    "rae_fast.cli.inspection",  # inspect
+    "rae_fast.cli.data",        # preprocess, modify
     "rae_fast.cli.autocorr",    # autocorrelogram
     "rae_fast.cli.model",       # train, export-onnx, generate, reconstruct
     "rae_fast.cli.embedding",   # embed

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from .._io import atomic_write_text
 from .._validation import default_threads
+from .data import _auto_or
 
 #: Settings of the full demo and of ``--quick`` (used by the tests and CI).
 PRESETS = {
@@ -46,10 +47,16 @@ def register(sub) -> None:
                    help="a much smaller run (a few seconds; for tests and CI)")
     p.add_argument("--data", type=Path, default=None,
                    help="run on this audio collection instead of synthetic sounds (any layout "
-                        "`rae-fast inspect` recognises; folds are added when it has none)")
-    p.add_argument("--fixed-length", type=float, default=None, metavar="SECONDS",
-                   help="with --data: cut or pad every recording to this length, centred "
-                        "(needed when the recordings differ in length)")
+                        "`rae-fast inspect` recognises; folds are added when it has none; "
+                        "unusable files are left out and listed)")
+    p.add_argument("--fixed-length", type=_auto_or(float, "a length in seconds"), default="auto",
+                   metavar="SECONDS",
+                   help="with --data: cut or pad every recording to this length, centred; "
+                        "auto: the median length of the recordings (printed)")
+    p.add_argument("--sr", type=_auto_or(int, "a rate in Hz"), default="auto", metavar="HZ",
+                   help="with --data: resample every recording to this rate; auto: the most "
+                        "common rate of the recordings (nothing is resampled when they share "
+                        "one)")
     p.add_argument("--epochs", type=int, default=None,
                    help="autoencoder epochs (default: 40, or 4 with --quick)")
     p.add_argument("--seed", type=int, default=0, help="random seed of every stage")
@@ -127,6 +134,8 @@ def run_demo(args) -> int:
         raise ValueError(f"--threads must be >= 1, got {args.threads}")
     out: Path = args.out
     settings = dict(preset, seed=args.seed, data=str(args.data.resolve()) if args.data else None)
+    if args.data is not None:
+        settings.update(fixed_length=args.fixed_length, sr=args.sr)
     _check_settings(out, settings)
     quiet = ["--quiet"]
     st = _Stages(verbose_bars=False)
@@ -147,9 +156,12 @@ def run_demo(args) -> int:
         pre = ["--window-width", "0.064", "--window-overlap", "0.032",
                "--mel-spectrum", preset["n_mels"], "--clip-below", "-60"]
     else:
+        # the user's recordings: one length (the median unless given: a long outlier does not
+        # blow every instance up; the clips that are longer lose their ends, centred) and one
+        # rate (the most common unless given); unusable files are left out and listed
         audio = args.data
-        pre = (["--fixed-length", args.fixed_length, "--center-fixed"]
-               if args.fixed_length else [])
+        pre = ["--fixed-length", args.fixed_length, "--center-fixed", "--sr", args.sr,
+               "--skip-bad"]
     specs = out / "spectrograms.nc"
     st.run("preprocess", ["preprocess", "--basedir", audio, "--output", specs, *pre,
                           "--workers", threads, *quiet], skip_if=specs)
@@ -160,6 +172,11 @@ def run_demo(args) -> int:
         print(f"   {len(ds)} instances, features {' x '.join(map(str, ds.feature_shape))} "
               f"({', '.join(ds.feature_dims)}), {len(ds.label_map or {})} labels, "
               f"{n_folds} folds")
+        if args.data is not None:
+            length, rate = ds.attrs.get("preprocess.fixed_length"), ds.attrs.get("preprocess.sr")
+            chosen = [f"--{k.replace('_', '-')} auto" for k in ds.attrs.get("source.auto") or {}]
+            print(f"   every recording cut or padded to {length:.4g} s (centred) at {rate} Hz"
+                  + (f" (chosen by {' and '.join(chosen)})" if chosen else ""))
     finally:
         ds.close()
     if not labelled:
