@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import numbers
 import os
 import struct
 import zlib
@@ -31,6 +30,8 @@ from pathlib import Path
 from typing import Optional, Tuple, Union
 
 import numpy as np
+
+from ._validation import check_int
 
 from ._io import printable
 
@@ -453,10 +454,7 @@ def fix_length(y: np.ndarray, length: int, center: bool = False) -> np.ndarray:
     >>> fix_length(np.arange(2.0), 5, center=True).tolist()
     [0.0, 0.0, 1.0, 0.0, 0.0]
     """
-    if isinstance(length, (bool, np.bool_)) or not isinstance(length, numbers.Integral):
-        raise TypeError(f"length must be an int, got {length!r}")
-    if length < 1:
-        raise ValueError(f"length must be >= 1 sample, got {length}")
+    length = check_int(length, "length", 1)
     y = np.asarray(y)
     n = y.shape[-1]
     if n >= length:

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import numbers
 from typing import Any, Dict, Optional, Tuple, Union
 
 import numpy as np
 
+from .._validation import check_float, check_int
 from ..audio import CHANNEL_MODES
 
 #: The value of ``sr`` / ``fixed_length`` that asks :func:`preprocess` to choose from the
@@ -23,31 +23,6 @@ from ..audio import CHANNEL_MODES
 AUTO = "auto"
 
 # ---------------------------------------------------------------------- feature settings
-
-def _opt_float(value, name, minimum=None, strict=False, allow_none=True):
-    if value is None:
-        if allow_none:
-            return None
-        raise ValueError(f"{name} is required")
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a number, got {value!r}")
-    value = float(value)
-    if not math.isfinite(value):
-        raise ValueError(f"{name} must be finite, got {value}")
-    if minimum is not None and (value <= minimum if strict else value < minimum):
-        raise ValueError(f"{name} must be {'>' if strict else '>='} {minimum}, got {value}")
-    return value
-
-
-def _opt_int(value, name, minimum=1):
-    if value is None:
-        return None
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an integer, got {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
-    return int(value)
-
 
 @dataclasses.dataclass(frozen=True)
 class FeatureSettings:
@@ -130,17 +105,17 @@ class FeatureSettings:
         if self.features not in ("spectrogram", "autocorrelogram"):
             raise ValueError(f"features must be 'spectrogram' or 'autocorrelogram', got "
                              f"{self.features!r}")
-        ww = _opt_float(self.window_width, "window_width", 0.0, strict=True, allow_none=False)
-        wo = _opt_float(self.window_overlap, "window_overlap", 0.0, allow_none=False)
+        ww = check_float(self.window_width, "window_width", 0.0, strict_min=True)
+        wo = check_float(self.window_overlap, "window_overlap", 0.0)
         if wo >= ww:
             raise ValueError(f"window_overlap ({wo} s) must be shorter than window_width "
                              f"({ww} s)")
-        _opt_int(self.mel_bands, "mel_bands", 1)
-        cb = _opt_float(self.clip_below, "clip_below")
-        ca = _opt_float(self.clip_above, "clip_above")
+        check_int(self.mel_bands, "mel_bands", 1, allow_none=True)
+        cb = check_float(self.clip_below, "clip_below", allow_none=True)
+        ca = check_float(self.clip_above, "clip_above", allow_none=True)
         if cb is not None and ca is not None and cb > ca:
             raise ValueError(f"clip_below ({cb} dB) must be <= clip_above ({ca} dB)")
-        pe = _opt_float(self.pre_emphasis, "pre_emphasis", -1.0)
+        pe = check_float(self.pre_emphasis, "pre_emphasis", -1.0, allow_none=True)
         if pe is not None and pe > 1.0:
             raise ValueError(f"pre_emphasis must be in [-1, 1], got {pe}")
         if not isinstance(self.mean_norm, (bool, np.bool_)):
@@ -149,22 +124,22 @@ class FeatureSettings:
             raise TypeError(f"center_fixed must be True or False, got {self.center_fixed!r}")
         if not isinstance(self.channels, str) or self.channels.lower() not in CHANNEL_MODES:
             raise ValueError(f"channels must be one of {CHANNEL_MODES}, got {self.channels!r}")
-        fl = None if self.fixed_length == AUTO else _opt_float(self.fixed_length,
-                                                                "fixed_length", 0.0, strict=True)
+        fl = None if self.fixed_length == AUTO else check_float(
+            self.fixed_length, "fixed_length", 0.0, strict_min=True, allow_none=True)
         if fl is not None and fl < ww:
             raise ValueError(f"fixed_length ({fl} s) must be at least one window "
                              f"(window_width = {ww} s)")
-        cl = _opt_float(self.chunk_length, "chunk_length", 0.0, strict=True)
-        cc = _opt_int(self.chunk_count, "chunk_count", 1)
+        cl = check_float(self.chunk_length, "chunk_length", 0.0, strict_min=True, allow_none=True)
+        cc = check_int(self.chunk_count, "chunk_count", 1, allow_none=True)
         if (cl is None) != (cc is None):
             raise ValueError("chunk_length and chunk_count must be given together (or neither)")
         if cl is not None and fl is not None and cl * cc > fl + 1e-9:
             raise ValueError(f"chunk_count x chunk_length ({cc} x {cl} s) exceeds fixed_length "
                              f"({fl} s): too few chunks")
         if self.sr != AUTO:
-            _opt_int(self.sr, "sr", 1)
-        _opt_float(self.max_lag, "max_lag", 0.0, strict=True)
-        _opt_float(self.fmin, "fmin", 0.0, strict=True)
+            check_int(self.sr, "sr", 1, allow_none=True)
+        check_float(self.max_lag, "max_lag", 0.0, strict_min=True, allow_none=True)
+        check_float(self.fmin, "fmin", 0.0, strict_min=True, allow_none=True)
         if self.max_lag is not None and self.fmin is not None:
             raise ValueError("give max_lag or fmin, not both (fmin sets max_lag to its period)")
         self._check_acf_options()
