@@ -31,9 +31,8 @@ from typing import Optional, Tuple, Union
 
 import numpy as np
 
-from ._validation import check_int
-
 from ._io import printable
+from ._validation import check_int
 
 PathLike = Union[str, "os.PathLike[str]"]
 
