@@ -179,29 +179,30 @@ void irfft_rows(py::array x, py::array out, double scale, int n_threads) {
 
 // ------------------------------------------------------------------ framewise transforms
 
-int parse_mode(const std::string& m) {
-  if (m == "complex") return rae::kern::FM_COMPLEX;
-  if (m == "magnitude") return rae::kern::FM_MAGNITUDE;
-  if (m == "mel") return rae::kern::FM_MEL;
-  if (m == "autocorr") return rae::kern::FM_AUTOCORR;
-  if (m == "autocorr_direct") return rae::kern::FM_AUTOCORR_DIRECT;
+rae::FrameMode parse_mode(const std::string& m) {
+  if (m == "complex") return rae::FrameMode::complex;
+  if (m == "magnitude") return rae::FrameMode::magnitude;
+  if (m == "mel") return rae::FrameMode::mel;
+  if (m == "autocorr") return rae::FrameMode::autocorr;
+  if (m == "autocorr_direct") return rae::FrameMode::autocorr_direct;
   value_error("mode must be one of complex, magnitude, mel, autocorr, autocorr_direct");
 }
 
-int parse_acf_norm(const py::object& o) {
-  if (o.is_none()) return rae::kern::ACF_NONE;
+rae::AcfNorm parse_acf_norm(const py::object& o) {
+  if (o.is_none()) return rae::AcfNorm::none;
   std::string s = py::str(o);
-  if (s == "lag0") return rae::kern::ACF_LAG0;
-  if (s == "unbiased") return rae::kern::ACF_UNBIASED;
-  if (s == "none") return rae::kern::ACF_NONE;
+  if (s == "lag0") return rae::AcfNorm::lag0;
+  if (s == "unbiased") return rae::AcfNorm::unbiased;
+  if (s == "none") return rae::AcfNorm::none;
   value_error("normalize must be 'lag0', 'unbiased' or None, got '" + s + "'");
 }
 
 template <class T>
 void frames_t(py::array y, py::array out, std::size_t n_fft, std::size_t frame_len,
               std::size_t hop, std::size_t pad, rae::PadMode pad_mode, double pre_emphasis,
-              bool detrend, const py::object& window, int mode, double power, double scale,
-              const py::object& basis, std::size_t max_lag, int acf_norm, int n_threads) {
+              bool detrend, const py::object& window, rae::FrameMode mode, double power,
+              double scale, const py::object& basis, std::size_t max_lag, rae::AcfNorm acf_norm,
+              int n_threads) {
   const std::size_t n_clips = std::size_t(y.shape(0)), len = std::size_t(y.shape(1));
   rae::FrameSpec<T> spec;
   spec.n_fft = n_fft;
@@ -225,7 +226,7 @@ void frames_t(py::array y, py::array out, std::size_t n_fft, std::size_t frame_l
                   ") values");
     spec.window = win_arr.data();
   }
-  if (mode == rae::kern::FM_MEL) {
+  if (mode == rae::FrameMode::mel) {
     if (basis.is_none()) value_error("mel mode needs a filterbank basis");
     basis_arr = py::array_t<T, py::array::c_style>::ensure(basis);
     if (!basis_arr) type_error("basis must be a real array");
@@ -258,14 +259,14 @@ void frames(py::array y, py::array out, std::size_t n_fft, std::size_t frame_len
   require_c(y, "y");
   require_c(out, "out");
   require_writeable(out, "out");
-  const int m = parse_mode(mode);
-  Kind want = m == rae::kern::FM_COMPLEX ? (k == Kind::f32 ? Kind::c64 : Kind::c128) : k;
+  const rae::FrameMode m = parse_mode(mode);
+  Kind want = m == rae::FrameMode::complex ? (k == Kind::f32 ? Kind::c64 : Kind::c128) : k;
   if (kind_of(out) != want) type_error("out has the wrong dtype (" + dtype_str(out) + ")");
   if (n_fft == 0 || n_fft > rae::kMaxFftSize) value_error("n_fft out of range");
   if (frame_len == 0 || frame_len > n_fft) value_error("frame length must be in [1, n_fft]");
   if (hop == 0) value_error("hop_length must be positive");
   const rae::PadMode pm = rae::parse_pad_mode(pad_mode);
-  const int an = parse_acf_norm(normalize);
+  const rae::AcfNorm an = parse_acf_norm(normalize);
   if (k == Kind::f32)
     frames_t<float>(y, out, n_fft, frame_len, hop, pad, pm, pre_emphasis, detrend, window, m,
                     power, scale, basis, max_lag, an, n_threads);

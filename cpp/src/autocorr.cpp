@@ -32,8 +32,8 @@ void autocorrelogram(const T* y, std::size_t n_clips, std::size_t len, std::size
   spec.pad_mode = p.pad_mode;
   spec.detrend = p.detrend;
   spec.window = window;
-  spec.mode = autocorr_resolve(p) == AcfMethod::direct ? kern::FM_AUTOCORR_DIRECT
-                                                       : kern::FM_AUTOCORR;
+  spec.mode = autocorr_resolve(p) == AcfMethod::direct ? FrameMode::autocorr_direct
+                                                       : FrameMode::autocorr;
   spec.max_lag = p.max_lag;
   spec.acf_norm = p.norm;
   frames_batch<T>(y, n_clips, len, clip_stride, spec, out, out_clip_stride, n_threads);

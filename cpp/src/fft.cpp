@@ -7,6 +7,7 @@
 #include <string>
 
 #include "dispatch_internal.hpp"
+#include "fft_plan.hpp"
 #include "scratch.hpp"
 #include "rae/parallel.hpp"
 

@@ -7,8 +7,8 @@
 #include <vector>
 
 #include "dispatch_internal.hpp"
+#include "fft_plan.hpp"
 #include "scratch.hpp"
-#include "rae/fft.hpp"
 #include "rae/mel.hpp"
 #include "rae/parallel.hpp"
 
@@ -59,13 +59,45 @@ std::size_t frame_count(std::size_t len, std::size_t frame_len, std::size_t hop,
   return 1 + (padded - frame_len) / hop;
 }
 
+namespace {
+
+int kernel_mode(FrameMode m) {
+  switch (m) {
+    case FrameMode::complex:
+      return kern::FM_COMPLEX;
+    case FrameMode::magnitude:
+      return kern::FM_MAGNITUDE;
+    case FrameMode::mel:
+      return kern::FM_MEL;
+    case FrameMode::autocorr:
+      return kern::FM_AUTOCORR;
+    case FrameMode::autocorr_direct:
+      return kern::FM_AUTOCORR_DIRECT;
+  }
+  throw std::invalid_argument("mode: unknown frame mode");
+}
+
+int kernel_acf_norm(AcfNorm n) {
+  switch (n) {
+    case AcfNorm::none:
+      return kern::ACF_NONE;
+    case AcfNorm::lag0:
+      return kern::ACF_LAG0;
+    case AcfNorm::unbiased:
+      return kern::ACF_UNBIASED;
+  }
+  throw std::invalid_argument("normalize: unknown autocorrelation normalisation");
+}
+
+}  // namespace
+
 template <class T>
 std::size_t frame_rows(const FrameSpec<T>& spec) {
   switch (spec.mode) {
-    case kern::FM_MEL:
+    case FrameMode::mel:
       return spec.n_bands;
-    case kern::FM_AUTOCORR:
-    case kern::FM_AUTOCORR_DIRECT:
+    case FrameMode::autocorr:
+    case FrameMode::autocorr_direct:
       return spec.max_lag + 1;
     default:
       return spec.n_fft / 2 + 1;
@@ -94,14 +126,14 @@ void frames_batch(const T* y, std::size_t n_clips, std::size_t len, std::size_t 
   const std::size_t W = std::size_t(K.lanes);
 
   SparseBank<T> bank;
-  if (spec.mode == kern::FM_MEL) {
+  if (spec.mode == FrameMode::mel) {
     if (!spec.basis) throw std::invalid_argument("mel basis missing");
     bank = sparsify<T, T>(spec.basis, spec.n_bands, spec.n_fft / 2 + 1);
   }
-  const bool is_acf = spec.mode == kern::FM_AUTOCORR || spec.mode == kern::FM_AUTOCORR_DIRECT;
+  const bool is_acf = spec.mode == FrameMode::autocorr || spec.mode == FrameMode::autocorr_direct;
   if (is_acf && spec.max_lag >= spec.frame_len)
     throw std::invalid_argument("max_lag must be smaller than frame_length");
-  if (spec.mode == kern::FM_AUTOCORR && spec.n_fft < spec.frame_len + spec.max_lag)
+  if (spec.mode == FrameMode::autocorr && spec.n_fft < spec.frame_len + spec.max_lag)
     throw std::invalid_argument("n_fft too small for the requested lags");
 
   kern::FrameJob<T> proto{};
@@ -111,7 +143,7 @@ void frames_batch(const T* y, std::size_t n_clips, std::size_t len, std::size_t 
   proto.n_frames = n_frames;
   proto.window = spec.window;
   proto.detrend = spec.detrend ? 1 : 0;
-  proto.mode = spec.mode;
+  proto.mode = kernel_mode(spec.mode);
   proto.power_exp = spec.power_exp;
   proto.scale = spec.scale;
   proto.n_bands = std::uint32_t(bank.n_bands);
@@ -120,7 +152,7 @@ void frames_batch(const T* y, std::size_t n_clips, std::size_t len, std::size_t 
   proto.band_off = bank.off.data();
   proto.band_w = bank.w.data();
   proto.max_lag = spec.max_lag;
-  proto.acf_norm = spec.acf_norm;
+  proto.acf_norm = kernel_acf_norm(spec.acf_norm);
   proto.out_ld = n_frames;
 
   const bool need_copy = spec.pad > 0 || spec.pre_emphasis != T(0);
@@ -128,7 +160,7 @@ void frames_batch(const T* y, std::size_t n_clips, std::size_t len, std::size_t 
   const std::size_t groups_per_clip = (n_frames + W - 1) / W;
   const std::size_t n_tasks = n_clips * groups_per_clip;
   const std::size_t scratch_n = K.scratch_elems(plan->buffer_len(), spec.frame_len);
-  const std::size_t cplx = spec.mode == kern::FM_COMPLEX ? 2 : 1;
+  const std::size_t cplx = spec.mode == FrameMode::complex ? 2 : 1;
 
   parallel_for(n_tasks, n_threads, [&](std::size_t t0, std::size_t t1) {
     T* scratch = thread_scratch<T>(scratch_n);

@@ -155,7 +155,7 @@ void test_frames_threads() {
   spec.pad = 500;
   spec.pad_mode = rae::PadMode::reflect;
   spec.window = w.data();
-  spec.mode = rae::kern::FM_MAGNITUDE;
+  spec.mode = rae::FrameMode::magnitude;
   const std::size_t nf = rae::frame_count(len, 1000, 250, 500), rows = 501;
   std::vector<float> a(clips * rows * nf), b(clips * rows * nf);
   rae::frames_batch<float>(y.data(), clips, len, len, spec, a.data(), rows * nf, 1);
@@ -192,7 +192,7 @@ void test_autocorr() {
     p.frame_len = 512;
     p.hop = 256;
     p.max_lag = 100;
-    p.norm = rae::kern::ACF_NONE;
+    p.norm = rae::AcfNorm::none;
     p.method = method;
     const std::size_t nf = rae::frame_count(len, 512, 256, 0);
     std::vector<float> out((p.max_lag + 1) * nf);

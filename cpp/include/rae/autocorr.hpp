@@ -16,7 +16,7 @@ struct AutocorrParams {
   std::size_t pad = 0;         // centring: samples added on each side
   PadMode pad_mode = PadMode::constant;
   bool detrend = false;
-  int norm = kern::ACF_LAG0;
+  AcfNorm norm = AcfNorm::lag0;
   AcfMethod method = AcfMethod::automatic;
 };
 

@@ -3,7 +3,7 @@
 
 #include <cstddef>
 
-#include "rae/kernel_types.hpp"
+#include "kernel_types.hpp"
 
 namespace rae {
 namespace kern {
