@@ -1,12 +1,16 @@
 #include "rae/autocorr.hpp"
 
 #include <stdexcept>
+#include <string>
 
 #include "rae/fft.hpp"
 
 namespace rae {
 
 std::size_t autocorr_fft_size(std::size_t frame_len, std::size_t max_lag) {
+  if (frame_len > kMaxFftSize || max_lag > kMaxFftSize - frame_len)
+    throw std::invalid_argument("frame_length + max_lag = " + std::to_string(frame_len) + " + " +
+                                std::to_string(max_lag) + " exceeds the largest FFT size, 2^27");
   return next_pow2(frame_len + max_lag);
 }
 

@@ -1,6 +1,7 @@
 #include "rae/fft.hpp"
 
 #include <cmath>
+#include <limits>
 #include <map>
 #include <mutex>
 #include <stdexcept>
@@ -16,6 +17,8 @@ namespace rae {
 bool is_pow2(std::size_t n) { return n != 0 && (n & (n - 1)) == 0; }
 
 std::size_t next_pow2(std::size_t n) {
+  if (n > (std::numeric_limits<std::size_t>::max() >> 1) + 1)
+    throw std::overflow_error("next_pow2: " + std::to_string(n) + " has no power of two above it");
   std::size_t p = 1;
   while (p < n) p <<= 1;
   return p;

@@ -3,7 +3,10 @@
 #include <algorithm>
 #include <cmath>
 #include <complex>
+#include <cstdint>
+#include <limits>
 #include <stdexcept>
+#include <string>
 #include <vector>
 
 #include "dispatch_internal.hpp"
@@ -24,7 +27,9 @@ PadMode parse_pad_mode(const std::string& name) {
                               "' (supported: constant, reflect, symmetric, edge, wrap)");
 }
 
-long pad_index(long i, long len, PadMode mode) {
+std::int64_t pad_index(std::int64_t i, std::int64_t len, PadMode mode) {
+  if (len < 1 || len > (std::int64_t(1) << 62))
+    throw std::invalid_argument("pad_index: len must be in [1, 2^62], got " + std::to_string(len));
   if (i >= 0 && i < len) return i;
   switch (mode) {
     case PadMode::constant:
@@ -32,19 +37,19 @@ long pad_index(long i, long len, PadMode mode) {
     case PadMode::edge:
       return i < 0 ? 0 : len - 1;
     case PadMode::wrap: {
-      long j = i % len;
+      std::int64_t j = i % len;
       return j < 0 ? j + len : j;
     }
     case PadMode::symmetric: {
-      const long period = 2 * len;
-      long j = i % period;
+      const std::int64_t period = 2 * len;
+      std::int64_t j = i % period;
       if (j < 0) j += period;
       return j < len ? j : period - 1 - j;
     }
     case PadMode::reflect: {
       if (len == 1) return 0;
-      const long period = 2 * (len - 1);
-      long j = i % period;
+      const std::int64_t period = 2 * (len - 1);
+      std::int64_t j = i % period;
       if (j < 0) j += period;
       return j < len ? j : period - j;
     }
@@ -54,6 +59,8 @@ long pad_index(long i, long len, PadMode mode) {
 
 std::size_t frame_count(std::size_t len, std::size_t frame_len, std::size_t hop,
                         std::size_t pad) {
+  if (pad > (std::numeric_limits<std::size_t>::max() - len) / 2)
+    throw std::invalid_argument("pad = " + std::to_string(pad) + " is too large");
   const std::size_t padded = len + 2 * pad;
   if (hop == 0 || frame_len == 0 || padded < frame_len) return 0;
   return 1 + (padded - frame_len) / hop;
@@ -114,11 +121,34 @@ bool autocorr_prefer_direct(std::size_t frame_len, std::size_t max_lag, std::siz
 }
 
 template <class T>
+void frames_check(std::size_t len, const FrameSpec<T>& spec) {
+  using std::to_string;
+  if (spec.n_fft == 0 || spec.n_fft > kMaxFftSize)
+    throw std::invalid_argument("n_fft = " + to_string(spec.n_fft) +
+                                " is outside the supported range [1, 2^27]");
+  if (spec.frame_len == 0 || spec.frame_len > spec.n_fft)
+    throw std::invalid_argument("frame length (" + to_string(spec.frame_len) +
+                                ") must be in [1, n_fft = " + to_string(spec.n_fft) + "]");
+  if (spec.hop == 0) throw std::invalid_argument("hop_length must be positive");
+  frame_count(len, spec.frame_len, spec.hop, spec.pad);  // throws when len + 2 pad overflows
+  if (len == 0 && spec.pad > 0) throw std::invalid_argument("cannot pad an empty signal");
+  if (spec.mode == FrameMode::mel && !spec.basis)
+    throw std::invalid_argument("mel mode needs a filterbank basis");
+  const bool is_acf = spec.mode == FrameMode::autocorr || spec.mode == FrameMode::autocorr_direct;
+  if (is_acf && spec.max_lag >= spec.frame_len)
+    throw std::invalid_argument("max_lag (" + to_string(spec.max_lag) +
+                                ") must be smaller than frame_length (" +
+                                to_string(spec.frame_len) + ")");
+  if (spec.mode == FrameMode::autocorr && spec.n_fft < spec.frame_len + spec.max_lag)
+    throw std::invalid_argument("n_fft too small for the requested lags");
+  kernel_mode(spec.mode);
+  kernel_acf_norm(spec.acf_norm);
+}
+
+template <class T>
 void frames_batch(const T* y, std::size_t n_clips, std::size_t len, std::size_t clip_stride,
                   const FrameSpec<T>& spec, T* out, std::size_t out_clip_stride, int n_threads) {
-  if (spec.frame_len == 0 || spec.frame_len > spec.n_fft)
-    throw std::invalid_argument("frame_len must be in [1, n_fft]");
-  if (spec.hop == 0) throw std::invalid_argument("hop_length must be positive");
+  frames_check(len, spec);
   const std::size_t n_frames = frame_count(len, spec.frame_len, spec.hop, spec.pad);
   if (n_frames == 0 || n_clips == 0) return;
   auto plan = RfftPlan<T>::get(spec.n_fft);
@@ -126,15 +156,7 @@ void frames_batch(const T* y, std::size_t n_clips, std::size_t len, std::size_t 
   const std::size_t W = std::size_t(K.lanes);
 
   SparseBank<T> bank;
-  if (spec.mode == FrameMode::mel) {
-    if (!spec.basis) throw std::invalid_argument("mel basis missing");
-    bank = sparsify<T, T>(spec.basis, spec.n_bands, spec.n_fft / 2 + 1);
-  }
-  const bool is_acf = spec.mode == FrameMode::autocorr || spec.mode == FrameMode::autocorr_direct;
-  if (is_acf && spec.max_lag >= spec.frame_len)
-    throw std::invalid_argument("max_lag must be smaller than frame_length");
-  if (spec.mode == FrameMode::autocorr && spec.n_fft < spec.frame_len + spec.max_lag)
-    throw std::invalid_argument("n_fft too small for the requested lags");
+  if (spec.mode == FrameMode::mel) bank = sparsify<T, T>(spec.basis, spec.n_bands, spec.n_fft / 2 + 1);
 
   kern::FrameJob<T> proto{};
   proto.plan = plan->view();
@@ -182,8 +204,10 @@ void frames_batch(const T* y, std::size_t n_clips, std::size_t len, std::size_t 
           std::copy(clip, clip + len, core);
         }
         for (std::size_t i = 0; i < spec.pad; ++i) {
-          long left = pad_index(-long(spec.pad) + long(i), long(len), spec.pad_mode);
-          long right = pad_index(long(len + i), long(len), spec.pad_mode);
+          const std::int64_t left = pad_index(-std::int64_t(spec.pad) + std::int64_t(i),
+                                              std::int64_t(len), spec.pad_mode);
+          const std::int64_t right =
+              pad_index(std::int64_t(len + i), std::int64_t(len), spec.pad_mode);
           buf[i] = left < 0 ? T(0) : core[left];
           buf[spec.pad + len + i] = right < 0 ? T(0) : core[right];
         }
@@ -200,6 +224,7 @@ void frames_batch(const T* y, std::size_t n_clips, std::size_t len, std::size_t 
 
 #define RAE_INST(T)                                                                         \
   template std::size_t frame_rows<T>(const FrameSpec<T>&);                                \
+  template void frames_check<T>(std::size_t, const FrameSpec<T>&);                        \
   template void frames_batch<T>(const T*, std::size_t, std::size_t, std::size_t,          \
                                 const FrameSpec<T>&, T*, std::size_t, int);
 RAE_INST(float)

@@ -2,6 +2,7 @@
 // filterbanks, framing and thread-count invariance. Run through ctest (or tests/test_cpp_core.py).
 #include <cmath>
 #include <complex>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <random>
@@ -167,8 +168,8 @@ void test_frames_threads() {
   const std::size_t f = 5;
   std::vector<cld> fr(1000);
   for (std::size_t t = 0; t < 1000; ++t) {
-    long i = long(f * 250 + t) - 500;
-    long j = rae::pad_index(i, long(len), rae::PadMode::reflect);
+    const std::int64_t i = std::int64_t(f * 250 + t) - 500;
+    const std::int64_t j = rae::pad_index(i, std::int64_t(len), rae::PadMode::reflect);
     fr[t] = cld((long double)y[j] * (long double)w[t], 0);
   }
   auto ref = naive_dft(fr, false);

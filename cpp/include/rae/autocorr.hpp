@@ -21,7 +21,8 @@ struct AutocorrParams {
 };
 
 // FFT size used by the Wiener-Khinchin route: the smallest power of two >= frame_len + max_lag
-// (so the circular correlation equals the linear one for every lag returned).
+// (so the circular correlation equals the linear one for every lag returned). Throws
+// std::invalid_argument when frame_len + max_lag > kMaxFftSize.
 std::size_t autocorr_fft_size(std::size_t frame_len, std::size_t max_lag);
 
 // The method `automatic` resolves to for these sizes.

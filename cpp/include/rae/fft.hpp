@@ -21,6 +21,7 @@ namespace rae {
 constexpr std::size_t kMaxFftSize = std::size_t(1) << 27;
 
 bool is_pow2(std::size_t n);
+// The smallest power of two >= n (1 for n = 0); throws std::overflow_error past 2^63.
 std::size_t next_pow2(std::size_t n);
 // Radices of the mixed-radix factorisation of n (4s first, then 2, then odd primes <= 31 in
 // increasing order), or an empty vector when n has a larger prime factor.

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 
 namespace rae {
@@ -12,13 +13,15 @@ namespace rae {
 enum class PadMode { constant, reflect, symmetric, edge, wrap };
 PadMode parse_pad_mode(const std::string& name);
 
-// Index into a signal of length len for a position i in [-len*k, len*(k+1)), following
-// numpy.pad's rule for the given mode; returns -1 for constant padding outside [0, len).
-long pad_index(long i, long len, PadMode mode);
+// Index into a signal of length len >= 1 for any position i, following numpy.pad's rule for the
+// given mode; returns -1 for constant padding outside [0, len). Throws std::invalid_argument
+// for len < 1 or len > 2^62.
+std::int64_t pad_index(std::int64_t i, std::int64_t len, PadMode mode);
 
 // Frames of frame_len samples every hop samples over a signal of len samples padded by `pad`
 // samples on each side: 1 + (len + 2 pad - frame_len) / hop, or 0 if the padded signal is
-// shorter than one frame.
+// shorter than one frame (or hop / frame_len is 0). Throws std::invalid_argument when
+// len + 2 pad overflows.
 std::size_t frame_count(std::size_t len, std::size_t frame_len, std::size_t hop, std::size_t pad);
 
 // What each frame becomes (rows of output per frame in brackets).
@@ -55,6 +58,13 @@ struct FrameSpec {
 // Rows of output per frame for a spec: n_fft/2 + 1 bins, n_bands, or max_lag + 1 lags.
 template <class T>
 std::size_t frame_rows(const FrameSpec<T>& spec);
+
+// Throws std::invalid_argument unless spec can frame signals of len samples: n_fft in
+// [1, kMaxFftSize], frame_len in [1, n_fft], hop >= 1, len + 2 pad representable (and len >= 1
+// when pad > 0), a basis for mel mode, max_lag < frame_len for the autocorrelations (and
+// n_fft >= frame_len + max_lag for the FFT route). frames_batch checks this first.
+template <class T>
+void frames_check(std::size_t len, const FrameSpec<T>& spec);
 
 // y: n_clips clips of len samples, clip c at y + c * clip_stride. out: clip c at
 // out + c * out_clip_stride (in elements of T; FrameMode::complex writes interleaved complex values and
