@@ -343,6 +343,17 @@ PYBIND11_MODULE(_core, m) {
         py::arg("n_threads"));
   m.def("irfft_rows", &irfft_rows, py::arg("x"), py::arg("out"), py::arg("scale"),
         py::arg("n_threads"));
+  m.def(
+      "rfft_scratch_bytes",
+      [](std::size_t n, std::size_t n_rows, const std::string& dtype, int n_threads, bool inverse) {
+        if (dtype == "float32") return rae::rfft_scratch_bytes<float>(n, n_rows, n_threads, inverse);
+        if (dtype == "float64") return rae::rfft_scratch_bytes<double>(n, n_rows, n_threads, inverse);
+        value_error("dtype must be 'float32' or 'float64'");
+      },
+      py::arg("n"), py::arg("n_rows"), py::arg("dtype"), py::arg("n_threads"),
+      py::arg("inverse") = false,
+      "Bytes of scratch memory, over all threads, that rfft_rows (irfft_rows with inverse=True) "
+      "allocates for n_rows rows of size n.");
   m.def("frames", &frames, py::arg("y"), py::arg("out"), py::arg("n_fft"), py::arg("frame_len"),
         py::arg("hop"), py::arg("pad"), py::arg("pad_mode"), py::arg("pre_emphasis"),
         py::arg("detrend"), py::arg("window"), py::arg("mode"), py::arg("power"),

@@ -181,11 +181,12 @@ void frames_batch(const T* y, std::size_t n_clips, std::size_t len, std::size_t 
   const std::size_t padded_len = len + 2 * spec.pad;
   const std::size_t groups_per_clip = (n_frames + W - 1) / W;
   const std::size_t n_tasks = n_clips * groups_per_clip;
-  const std::size_t scratch_n = K.scratch_elems(plan->buffer_len(), spec.frame_len);
+  const std::size_t scratch_n = K.frames_scratch(proto);
   const std::size_t cplx = spec.mode == FrameMode::complex ? 2 : 1;
 
   parallel_for(n_tasks, n_threads, [&](std::size_t t0, std::size_t t1) {
-    T* scratch = thread_scratch<T>(scratch_n);
+    ThreadScratch<T> scratch_buf(scratch_n);
+    T* scratch = scratch_buf.get();
     std::vector<T> buf(need_copy ? padded_len : 0);
     std::size_t t = t0;
     while (t < t1) {

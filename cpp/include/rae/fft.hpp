@@ -46,4 +46,11 @@ template <class T>
 void irfft_rows(const std::complex<T>* in, std::size_t in_stride, T* out, std::size_t out_stride,
                 std::size_t n, std::size_t n_rows, T scale, int n_threads);
 
+// Bytes of scratch memory, over all threads, that rfft_rows (or, with inverse, irfft_rows)
+// allocates for n_rows rows of size n: per thread, only the buffers the transform uses, for one
+// row at a time when the batch is too small to fill the SIMD lanes. Builds no plan.
+template <class T>
+std::size_t rfft_scratch_bytes(std::size_t n, std::size_t n_rows, int n_threads,
+                               bool inverse = false);
+
 }  // namespace rae

@@ -733,43 +733,56 @@ void real_inverse(const RealPlanView<T>& p, Get get, T scale, V* zr, V* zi, V* w
 }
 
 // ------------------------------------------------------------------ scratch layout
-
-inline size_t round_up(size_t x, size_t a) { return (x + a - 1) / a * a; }
+//
+// A call's scratch holds, each of buf_len + 2 vectors: the complex-split pair re/im (always;
+// adjacent, so that an inverse real transform can write its n real outputs across both), the
+// pair re2/im2 (inverse real transforms and FFT autocorrelations only), the work pair wre/wim
+// (mixed-radix plans only), then frame_vecs vectors for the frame buffer (autocorrelations only).
+// Buffers a call does not use take no space, and the scalar path (V = T) needs one lane, not W:
+// a single row of 2^27 points needs two float buffers of 2^26 points, not 6 x 16 of them.
 
 template <class V, class T>
-size_t scratch_elems_impl(size_t buf_len, size_t frame_len) {
+size_t scratch_elems_impl(size_t buf_len, int z, int work, size_t frame_vecs) {
   constexpr size_t W = lanes_of<V, T>();
-  // 6 complex-split buffers of buf_len + 2 vectors, one real frame buffer, alignment slack
-  size_t vecs = 6 * (buf_len + 2) + frame_len + 8;
-  return vecs * W + 64;
+  const size_t vecs = size_t(2 + (z ? 2 : 0) + (work ? 2 : 0)) * (buf_len + 2) + frame_vecs + 8;
+  return vecs * W + 64;  // + alignment slack
 }
 
 template <class V, class T>
 struct Scratch {
   V* re;
   V* im;
-  V* re2;
+  V* re2;   // nullptr unless z
   V* im2;
-  V* wre;   // work buffers for mixed-radix transforms
+  V* wre;   // work buffers for mixed-radix transforms (nullptr unless work)
   V* wim;
   V* frame;
 };
 
 template <class V, class T>
-Scratch<V, T> carve(T* scratch, size_t buf_len) {
+Scratch<V, T> carve(T* scratch, size_t buf_len, int z, int work) {
   // align to 64 bytes
-  uintptr_t a = reinterpret_cast<uintptr_t>(scratch);
-  a = (a + 63) & ~uintptr_t(63);
-  V* base = reinterpret_cast<V*>(a);
+  std::uintptr_t a = reinterpret_cast<std::uintptr_t>(scratch);
+  a = (a + 63) & ~std::uintptr_t(63);
+  V* next = reinterpret_cast<V*>(a);
   const size_t b = buf_len + 2;
-  Scratch<V, T> s;
-  s.re = base;
-  s.im = base + b;
-  s.re2 = base + 2 * b;
-  s.im2 = base + 3 * b;
-  s.wre = base + 4 * b;
-  s.wim = base + 5 * b;
-  s.frame = base + 6 * b;
+  auto take = [&]() {
+    V* p = next;
+    next += b;
+    return p;
+  };
+  Scratch<V, T> s{};
+  s.re = take();
+  s.im = take();
+  if (z) {
+    s.re2 = take();
+    s.im2 = take();
+  }
+  if (work) {
+    s.wre = take();
+    s.wim = take();
+  }
+  s.frame = next;
   return s;
 }
 
@@ -877,7 +890,7 @@ void cfft_rows_impl(const CplxPlanView<T>& p, const T* in, size_t in_stride, T* 
                     size_t out_stride, size_t n_rows, int inverse, T scale, T* scratch) {
   constexpr size_t W = lanes_of<V, T>();
   const size_t n = p.n;
-  Scratch<V, T> s = carve<V, T>(scratch, buffer_len(p) + 1);
+  Scratch<V, T> s = carve<V, T>(scratch, buffer_len(p) + 1, 0, p.mixed);
   const T* src[W];
   T* dst[W];
   for (size_t r0 = 0; r0 < n_rows; r0 += W) {
@@ -902,7 +915,7 @@ void rfft_rows_impl(const RealPlanView<T>& p, const T* in, size_t in_stride, T* 
                     size_t out_stride, size_t n_rows, T scale, T* scratch) {
   constexpr size_t W = lanes_of<V, T>();
   const size_t nb = p.n / 2 + 1;
-  Scratch<V, T> s = carve<V, T>(scratch, buffer_len(p.cplx) + 1);
+  Scratch<V, T> s = carve<V, T>(scratch, buffer_len(p.cplx) + 1, 0, p.cplx.mixed);
   const T* src[W];
   T* dst[W];
   for (size_t r0 = 0; r0 < n_rows; r0 += W) {
@@ -922,7 +935,7 @@ void irfft_rows_impl(const RealPlanView<T>& p, const T* in, size_t in_stride, T*
                      size_t out_stride, size_t n_rows, T scale, T* scratch) {
   constexpr size_t W = lanes_of<V, T>();
   const size_t nb = p.n / 2 + 1;
-  Scratch<V, T> s = carve<V, T>(scratch, buffer_len(p.cplx) + 1);
+  Scratch<V, T> s = carve<V, T>(scratch, buffer_len(p.cplx) + 1, 1, p.cplx.mixed);
   // the inverse writes x[0, n) into the (then free) region starting at s.re, which spans the
   // contiguous re and im buffers (2 (buf_len + 3) >= n + 1 vectors)
   V* x = s.re;
@@ -952,7 +965,8 @@ void frames_impl(const FrameJob<T>& job, size_t f_begin, size_t f_end, T* scratc
   const RealPlanView<T>& p = job.plan;
   const size_t nb = p.n / 2 + 1;
   const size_t len = job.frame_len;
-  Scratch<V, T> s = carve<V, T>(scratch, buffer_len(p.cplx) + 1);
+  Scratch<V, T> s = carve<V, T>(scratch, buffer_len(p.cplx) + 1, job.mode == FM_AUTOCORR,
+                                p.cplx.mixed);
   const T* src[W];
   const V zero = vbroadcast<V, T>(T(0));
   for (size_t f0 = f_begin; f0 < f_end; f0 += W) {
@@ -1094,9 +1108,28 @@ bool all_finite_impl(const T* x, size_t n) {
 
 // ------------------------------------------------------------------ dispatch by path
 
+// Scratch elements (of T) of one call, matching the carve() of each kernel below.
 template <class T>
-std::size_t scratch_elems(std::size_t buf_len, std::size_t frame_len) {
-  return scratch_elems_impl<typename VecOf<T>::type, T>(buf_len, frame_len);
+std::size_t scratch_elems(size_t buf_len, int scalar, int z, int work, size_t frame_vecs) {
+  return scalar ? scratch_elems_impl<T, T>(buf_len, z, work, frame_vecs)
+                : scratch_elems_impl<typename VecOf<T>::type, T>(buf_len, z, work, frame_vecs);
+}
+
+template <class T>
+std::size_t cfft_scratch(const CplxPlanView<T>& p, int scalar) {
+  return scratch_elems<T>(buffer_len(p) + 1, scalar, 0, p.mixed, 0);
+}
+
+template <class T>
+std::size_t rfft_scratch(const RealPlanView<T>& p, int scalar, int inverse) {
+  return scratch_elems<T>(buffer_len(p.cplx) + 1, scalar, inverse, p.cplx.mixed, 0);
+}
+
+template <class T>
+std::size_t frames_scratch(const FrameJob<T>& job) {
+  const bool acf = job.mode == FM_AUTOCORR || job.mode == FM_AUTOCORR_DIRECT;
+  return scratch_elems<T>(buffer_len(job.plan.cplx) + 1, 0, job.mode == FM_AUTOCORR,
+                          job.plan.cplx.mixed, acf ? size_t(job.frame_len) : 0);
 }
 
 template <class T>
@@ -1143,12 +1176,13 @@ bool all_finite(const T* x, size_t n) {
 #define RAE_STR(x) RAE_STR2(x)
 
 const KernelTable<float> table_f = {
-    RAE_STR(RAE_KNS), int(lanes_of<vfloat, float>()), &scratch_elems<float>, &cfft_rows<float>,
-    &rfft_rows<float>, &irfft_rows<float>, &frames<float>, &all_finite<float>};
+    RAE_STR(RAE_KNS), int(lanes_of<vfloat, float>()), &cfft_scratch<float>,
+    &rfft_scratch<float>, &frames_scratch<float>, &cfft_rows<float>, &rfft_rows<float>,
+    &irfft_rows<float>, &frames<float>, &all_finite<float>};
 const KernelTable<double> table_d = {
-    RAE_STR(RAE_KNS), int(lanes_of<vdouble, double>()), &scratch_elems<double>,
-    &cfft_rows<double>, &rfft_rows<double>, &irfft_rows<double>, &frames<double>,
-    &all_finite<double>};
+    RAE_STR(RAE_KNS), int(lanes_of<vdouble, double>()), &cfft_scratch<double>,
+    &rfft_scratch<double>, &frames_scratch<double>, &cfft_rows<double>, &rfft_rows<double>,
+    &irfft_rows<double>, &frames<double>, &all_finite<double>};
 
 }  // namespace
 }  // namespace RAE_KNS
