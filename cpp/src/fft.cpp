@@ -253,9 +253,9 @@ template class RfftPlan<double>;
 
 namespace {
 
-// How a batch of n_rows rows is processed: single rows on the scalar path (a few long rows),
-// groups of `lanes` rows otherwise. Chosen from the whole batch, so that results never depend
-// on how rows are split over threads.
+// How a batch of n_rows rows is processed: single rows on the scalar path (one row, or too few
+// rows to fill half the SIMD lanes), groups of `lanes` rows otherwise. Chosen from the whole
+// batch, so that results never depend on how rows are split over threads.
 struct RowSplit {
   bool scalar;
   std::size_t unit, n_units;
@@ -265,7 +265,7 @@ template <class T>
 RowSplit split_rows(std::size_t n_rows) {
   const std::size_t W = std::size_t(kernels<T>().lanes);
   RowSplit s;
-  s.scalar = n_rows * 2 < W;
+  s.scalar = n_rows == 1 || n_rows * 2 < W;
   s.unit = s.scalar ? 1 : W;
   s.n_units = (n_rows + s.unit - 1) / s.unit;
   return s;
