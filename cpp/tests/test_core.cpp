@@ -229,6 +229,24 @@ void test_parallel() {
   check(threw, "parallel_for propagates exceptions");
 }
 
+void test_cpu_detection() {
+  check(rae::simd_cpu_supports("baseline"), "baseline is always supported");
+  check(!rae::simd_cpu_supports("sse9"), "unknown levels are not supported");
+  for (const std::string& lv : rae::simd_levels_available())
+    check(rae::simd_cpu_supports(lv), "available level " + lv + " is supported by the CPU");
+#if (defined(__GNUC__) || defined(__clang__)) && defined(__x86_64__) && !defined(_WIN32)
+  // the CPUID-based detection agrees with the compiler's (which MSVC does not have)
+  __builtin_cpu_init();
+  const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  const bool avx512 = avx2 && __builtin_cpu_supports("avx512f") &&
+                      __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl") &&
+                      __builtin_cpu_supports("avx512bw");
+  check(rae::simd_cpu_supports("avx2") == avx2, "avx2 detection agrees with __builtin_cpu_supports");
+  check(rae::simd_cpu_supports("avx512") == avx512,
+        "avx512 detection agrees with __builtin_cpu_supports");
+#endif
+}
+
 }  // namespace
 
 int main() {
@@ -248,6 +266,7 @@ int main() {
   test_frames_threads();
   test_autocorr();
   test_parallel();
+  test_cpu_detection();
   if (g_failures) {
     std::fprintf(stderr, "%d failure(s)\n", g_failures);
     return 1;
