@@ -19,7 +19,6 @@
 #include <limits>
 #include <new>
 #include <string>
-#include <type_traits>
 #include <vector>
 
 #include "rae/autocorr.hpp"

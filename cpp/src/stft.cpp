@@ -28,8 +28,8 @@ PadMode parse_pad_mode(const std::string& name) {
 }
 
 std::int64_t pad_index(std::int64_t i, std::int64_t len, PadMode mode) {
-  if (len < 1 || len > (std::int64_t(1) << 62))
-    throw std::invalid_argument("pad_index: len must be in [1, 2^62], got " + std::to_string(len));
+  if (len < 1 || len >= (std::int64_t(1) << 62))  // (2 len must not overflow)
+    throw std::invalid_argument("pad_index: len must be in [1, 2^62), got " + std::to_string(len));
   if (i >= 0 && i < len) return i;
   switch (mode) {
     case PadMode::constant:

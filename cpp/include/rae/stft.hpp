@@ -15,7 +15,7 @@ PadMode parse_pad_mode(const std::string& name);
 
 // Index into a signal of length len >= 1 for any position i, following numpy.pad's rule for the
 // given mode; returns -1 for constant padding outside [0, len). Throws std::invalid_argument
-// for len < 1 or len > 2^62.
+// for len < 1 or len >= 2^62.
 std::int64_t pad_index(std::int64_t i, std::int64_t len, PadMode mode);
 
 // Frames of frame_len samples every hop samples over a signal of len samples padded by `pad`
