@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
@@ -169,6 +170,12 @@ def _cmd_export(args) -> int:
         if all(d is not None for d in diffs):
             msg += f" (ONNX Runtime vs PyTorch: max |diff| {max(diffs):.1e})"
     print(msg)
+    if frontend is not None:
+        print(f"the model carries its preprocessing: embed audio with rae-fast embed --model "
+              f"{enc_path} AUDIO... --output OUT.csv")
+    else:
+        print("the model carries no preprocessing (its training data did not come from rae-fast "
+              "preprocess): use it with rae-fast generate on preprocessed data", file=sys.stderr)
     return 0
 
 
