@@ -140,9 +140,13 @@ def _check_parity(m, F, seed):
         x = rng.uniform(-1, 1, (b, t, F)).astype(np.float32)
         with torch.no_grad():
             recon, rep = m(torch.from_numpy(x))
-        (r1,) = enc.run(None, {"features": x})
+            frames = m.encode_frames(torch.from_numpy(x))
+        r1, f1 = enc.run(None, {"features": x})
         r2, rep2 = ae.run(None, {"features": x})
         assert r1.shape == tuple(rep.shape) and r2.shape == (b, t, F)
+        # the per-frame output (embedding's timestamp features) of every architecture
+        assert f1.shape == (b, t, m.frame_feature_size) == tuple(frames.shape)
+        np.testing.assert_allclose(f1, frames.numpy(), rtol=0, atol=TOL)
         np.testing.assert_allclose(r1, rep.numpy(), rtol=0, atol=TOL)
         np.testing.assert_allclose(rep2, rep.numpy(), rtol=0, atol=TOL)
         np.testing.assert_allclose(r2, recon.numpy(), rtol=0, atol=TOL)

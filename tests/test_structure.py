@@ -3,7 +3,7 @@
 The layers, lowest first (a module may import its own layer and the layers below, never a layer
 above; see docs/structure.md):
 
-0. foundations: ``_version``, ``_io``, ``_validation``, ``progress`` and the ``_core`` extension
+0. foundations: ``_version``, ``_io``, ``_validation``, ``_parallel``, ``progress`` and the ``_core`` extension
 1. signal functions: ``dsp``, ``autocorr``
 2. audio file reading: ``audio``
 3. the data model and its storage: ``dataset``
@@ -12,9 +12,11 @@ above; see docs/structure.md):
    ``preprocessing``, ``synth``
 6. the autoencoder in PyTorch: ``model``
 7. ONNX Runtime inference: ``inference``
-8. what uses representations and features: ``evaluation``, ``fusion``, ``export``, ``obj``,
+8. embedding models (audio in, representations out; HEAR, pandas, scikit-learn adapters):
+   ``embedding``, ``hear``
+9. what uses representations and features: ``evaluation``, ``fusion``, ``export``, ``obj``,
    ``plotting``, ``autocorr_files``
-9. the command line: ``cli``
+10. the command line: ``cli``
 
 The checks read the source with :mod:`ast` (nothing is imported), so they also hold for code
 paths that tests do not run.
@@ -30,7 +32,7 @@ import pytest
 PKG = Path(__file__).resolve().parents[1] / "python" / "rae_fast"
 
 LAYERS: List[Set[str]] = [
-    {"_version", "_io", "_validation", "progress", "_core"},
+    {"_version", "_io", "_validation", "_parallel", "progress", "_core"},
     {"dsp", "autocorr"},
     {"audio"},
     {"dataset"},
@@ -38,6 +40,7 @@ LAYERS: List[Set[str]] = [
     {"preprocessing", "synth"},
     {"model"},
     {"inference"},
+    {"embedding", "hear"},
     {"evaluation", "fusion", "export", "obj", "plotting", "autocorr_files"},
     {"cli", "__main__"},
 ]

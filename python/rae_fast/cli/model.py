@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
@@ -55,10 +56,12 @@ def _add_runtime_options(p: argparse.ArgumentParser, torch_device: bool = False)
 
 def _load_training_inputs(paths: List[Path]):
     from ..dataset import load
+    from ..preprocessing import FrontEnd
 
-    feats, shape, names, dims = [], None, [], None
+    feats, shape, names, dims, frontends = [], None, [], None, []
     for path in paths:
         ds = load(path)
+        frontends.append(FrontEnd.from_dataset(ds.attrs, ds.feature_dims, ds.feature_shape))
         if len(ds.feature_dims) != 2:
             raise ValueError(f"{path}: training needs 2-D features per instance (time, frequency), "
                              f"got feature_dims {ds.feature_dims}")
@@ -72,15 +75,49 @@ def _load_training_inputs(paths: List[Path]):
         feats.append(ds.features)
         names.append(str(path))
     x = feats[0] if len(feats) == 1 else np.concatenate(feats)
-    return x, names, dims
+    # the model can embed audio itself only when every input came through one front end
+    frontend = frontends[0] if all(f is not None and f == frontends[0] for f in frontends) \
+        else None
+    return x, names, dims, frontend
+
+
+def _continue_command(args) -> str:
+    """The command line that continues this run: the one given, with ``--continue``."""
+    import shlex
+
+    argv = [str(a) for a in (getattr(args, "argv", None) or
+                             ["train", "--run-dir", str(args.run_dir)])]
+    if "--continue" not in argv:
+        argv.append("--continue")
+    return shlex.join(["rae-fast", *argv])
+
+
+def _train_next_step(args) -> str:
+    """What to run after an interrupted or failed ``train``.
+
+    Continuing a run is explicit (``--continue``), as in auDeep and PyTorch Lightning
+    (``ckpt_path="last"``): running the same command again refuses a run directory that holds
+    checkpoints, so that a finished or different run is never extended by accident."""
+    from ..model.checkpoints import list_checkpoints
+
+    done = list_checkpoints(args.run_dir)
+    if not done:
+        return "run the same command again (no epoch was completed)"
+    return (f"continue from epoch {done[-1][0]} (saved in {args.run_dir}) with: "
+            f"{_continue_command(args)}")
+
+
+def _train_interrupt_hint(args) -> str:
+    return _train_next_step(args)
 
 
 def _cmd_train(args) -> int:
+    from .._io import WriteError
     from ..model import AutoencoderConfig, TrainingConfig, train
     from ..model.checkpoints import read_run_config
 
     run_dir = Path(args.run_dir)
-    x, names, dims = _load_training_inputs([Path(p) for p in args.input])
+    x, names, dims, frontend = _load_training_inputs([Path(p) for p in args.input])
     arch: Dict[str, Any] = {k: getattr(args, k) for k in _ARCH_FIELDS
                             if getattr(args, k, None) is not None}
     if args.keep_prob is not None:
@@ -98,10 +135,16 @@ def _cmd_train(args) -> int:
             arch = {**_FT_RAE_TIME_DEFAULTS, **arch}
         model_cfg = AutoencoderConfig(num_features=int(x.shape[2]), **arch)
         train_cfg = TrainingConfig(**training)
-    result = train(x, run_dir, model_cfg, train_cfg, resume=args.continue_training,
-                   device=args.device, n_threads=args.threads, progress=_progress(args),
-                   keep_checkpoints=args.keep_checkpoints,
-                   run_info={"inputs": names, "feature_dims": list(dims)})
+    try:
+        result = train(x, run_dir, model_cfg, train_cfg, resume=args.continue_training,
+                       device=args.device, n_threads=args.threads, progress=_progress(args),
+                       keep_checkpoints=args.keep_checkpoints,
+                       run_info={"inputs": names, "feature_dims": list(dims),
+                                 "frontend": None if frontend is None else frontend.to_dict()})
+    except WriteError as exc:                    # a full disk: say how to go on
+        if exc.note is None:
+            exc.note = "free some space, then " + _train_next_step(args)
+        raise
     last = f"{result.losses[-1]:.5f}" if result.losses else "n/a"
     cfg = result.model.config
     per = " per frame" if cfg.frame_representation else ""
@@ -116,7 +159,7 @@ def _cmd_train(args) -> int:
 def _cmd_export(args) -> int:
     from ..model import export_autoencoder, export_encoder
     from ..model.onnx_export import read_verified_difference
-    from ..model.checkpoints import load_model
+    from ..model.checkpoints import load_model, read_run_frontend
 
     run_dir = Path(args.run)
     model = load_model(run_dir, epoch=args.epoch, device="cpu")
@@ -126,11 +169,12 @@ def _cmd_export(args) -> int:
         ae_path = Path(args.autoencoder_output) if args.autoencoder_output \
             else run_dir / "autoencoder.onnx"
     verify = not args.no_verify
-    export_encoder(model, enc_path, method=args.method, verify=verify,
+    frontend = read_run_frontend(run_dir)
+    export_encoder(model, enc_path, method=args.method, verify=verify, frontend=frontend,
                    pool_states=args.pool_states)
     if ae_path is not None:
         try:
-            export_autoencoder(model, ae_path, verify=verify)
+            export_autoencoder(model, ae_path, verify=verify, frontend=frontend)
         except BaseException:
             enc_path.unlink(missing_ok=True)         # both or neither
             raise
@@ -140,6 +184,12 @@ def _cmd_export(args) -> int:
         if all(d is not None for d in diffs):
             msg += f" (ONNX Runtime vs PyTorch: max |diff| {max(diffs):.1e})"
     print(msg)
+    if frontend is not None:
+        print(f"the model carries its preprocessing: embed audio with rae-fast embed --model "
+              f"{enc_path} AUDIO... --output OUT.csv")
+    else:
+        print("the model carries no preprocessing (its training data did not come from rae-fast "
+              "preprocess): use it with rae-fast generate on preprocessed data", file=sys.stderr)
     return 0
 
 
@@ -398,7 +448,8 @@ def register(subparsers) -> None:
     opt.add_argument("--keep-checkpoints", type=positive_int, default=3, metavar="K",
                      help="keep the newest K checkpoints (default 3)")
     _add_runtime_options(p)
-    p.set_defaults(func=_cmd_train, flag_aliases={"resume": "--continue"})
+    p.set_defaults(func=_cmd_train, interrupt_hint=_train_interrupt_hint,
+                   flag_aliases={"resume": "--continue"})
 
     p = subparsers.add_parser(
         "export-onnx", help="export a trained model to ONNX",

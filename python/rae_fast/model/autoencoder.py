@@ -237,6 +237,30 @@ class AutoencoderBase(nn.Module):
         """Values :meth:`encode_pooled` adds: top-layer units x encoder directions."""
         return self.config.num_units * self.config.encoder_directions
 
+    def encode_frames(self, x, lengths=None) -> Tensor:
+        """Per-frame outputs of the top encoder layer: ``(batch, time, F)`` ->
+        ``(batch, time, encoder_directions * num_units)``, forward then backward direction,
+        in the input's time order (the "timestamp embeddings" of the HEAR API). ft-rae: its
+        time encoder's; f-rae: its per-frame representation (``representation_size`` values).
+
+        >>> m = RecurrentAutoencoder(AutoencoderConfig(num_features=8, num_units=4,
+        ...                          bidirectional_encoder=True)).eval()
+        >>> m.encode_frames(torch.zeros(2, 5, 8)).shape
+        torch.Size([2, 5, 8])
+        """
+        x, lengths = self._device_batch(x, lengths)
+        if self.config.architecture == "f-rae":
+            return self._encode(x, lengths)
+        outs = self._encode_with_outputs(x, lengths)[1]
+        return torch.cat(outs, dim=2) if len(outs) > 1 else outs[0]
+
+    @property
+    def frame_feature_size(self) -> int:
+        """Size of one frame of :meth:`encode_frames`."""
+        if self.config.architecture == "f-rae":
+            return self.config.representation_size
+        return self.config.encoder_directions * self.config.num_units
+
     def forward(self, x, lengths=None, feed_previous_prob: Optional[float] = None
                 ) -> Tuple[Tensor, Tensor]:
         """Encode and reconstruct: returns ``(reconstruction, representation)``.

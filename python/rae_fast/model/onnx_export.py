@@ -33,7 +33,7 @@ from __future__ import annotations
 import json
 import warnings
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import List, Optional, Union
 
 import numpy as np
 import torch
@@ -41,8 +41,9 @@ import torch
 from .._version import __version__
 from .._io import atomic_path
 from .autoencoder import AutoencoderBase, RecurrentAutoencoder
-from .onnx_graph import (INT64_MAX, Graph, concat_finals, decoder_graph, linear, np_,
-                         reverse_axis, rnn_layer, rnn_weights, split_init, stack_graph)
+from .onnx_graph import (INT64_MAX, Graph, concat_finals, decoder_graph, frame_output, linear,
+                         np_, pooled_output, reverse_axis, rnn_layer, rnn_weights, split_init,
+                         stack_graph)
 
 __all__ = ["export_encoder", "export_autoencoder", "encoder_to_onnx", "autoencoder_to_onnx",
            "OPSET", "IR_VERSION", "MIN_ONNXSCRIPT"]
@@ -83,12 +84,6 @@ def _encoder_graph(g: Graph, model: RecurrentAutoencoder, x_tbf: str, tops=None)
     state = concat_finals(g, [r[1] for r in runs], cfg.num_layers, "encoder_state")
     return g.op1("Gemm", [state, g.const(np_(model.fc.weight), "fc_W"),
                           g.const(np_(model.fc.bias), "fc_b")], transB=1, base="fc")
-
-
-def pooled_output(g: Graph, rep: str, tops: List[str]) -> None:
-    """``representation`` = the code followed by each top output's mean over time."""
-    means = [g.op1("ReduceMean", [t], axes=[0], keepdims=0, base="pooled") for t in tops]
-    g.op("Concat", [rep, *means], outputs=["representation"], axis=1)
 
 
 def _reverse_time(g: Graph, x: str, base: str) -> str:
@@ -153,14 +148,16 @@ def _check_model(model) -> AutoencoderBase:
 
 
 def encoder_to_onnx(model: RecurrentAutoencoder, pool_states: bool = False):
-    """The encoder as an ``onnx.ModelProto`` (``features (B, T, F) -> representation (B, R)``).
+    """The encoder as an ``onnx.ModelProto``: ``features (B, T, F) -> representation (B, R)``
+    and ``frame_features (B, T, directions * H)``, the top encoder layer's output at every
+    frame (:meth:`AutoencoderBase.encode_frames`; f-rae: its per-frame representation).
 
     ``pool_states``: the representation is followed by the time average of the top encoder
     layer's outputs (:meth:`AutoencoderBase.encode_pooled`; t-rae and ft-rae).
 
     >>> m = encoder_to_onnx(RecurrentAutoencoder(AutoencoderConfig(8)))   # doctest: +SKIP
     >>> [o.name for o in m.graph.output]                                 # doctest: +SKIP
-    ['representation']
+    ['representation', 'frame_features']
     """
     model = _check_model(model)
     pool_states = bool(pool_states)
@@ -168,19 +165,23 @@ def encoder_to_onnx(model: RecurrentAutoencoder, pool_states: bool = False):
         raise ValueError("pool_states applies to t-rae and ft-rae (f-rae gives one "
                          "representation per frame already)")
     features, rep, _ = _io(model, pool_states)
+    from onnx import TensorProto, helper
+    frames = helper.make_tensor_value_info("frame_features", TensorProto.FLOAT,
+                                           ["batch", "time", model.frame_feature_size])
     g = Graph()
     if model.config.architecture != "t-rae":
         from .onnx_frequency import frequency_graph
-        frequency_graph(g, model, with_decoder=False, pool_states=pool_states)
-        return _finish(g, [features], [rep], model, "encoder", "graph", pool_states)
+        frequency_graph(g, model, with_decoder=False, pool_states=pool_states, frames=True)
+        return _finish(g, [features], [rep, frames], model, "encoder", "graph", pool_states)
     x = g.op1("Transpose", ["features"], perm=[1, 0, 2], base="x_tbf")
-    tops: Optional[List[str]] = [] if pool_states else None
+    tops: List[str] = []
     lin = _encoder_graph(g, model, x, tops)
     if pool_states:
         pooled_output(g, g.op1("Tanh", [lin], base="code"), tops)
     else:
         g.op("Tanh", [lin], outputs=["representation"])
-    return _finish(g, [features], [rep], model, "encoder", "graph", pool_states)
+    frame_output(g, tops)
+    return _finish(g, [features], [rep, frames], model, "encoder", "graph", pool_states)
 
 
 def autoencoder_to_onnx(model: RecurrentAutoencoder):
@@ -295,6 +296,30 @@ def _resolve(source: ModelSource, epoch: Optional[int]) -> AutoencoderBase:
                     f"path, got {type(source).__name__}")
 
 
+def _frontend_of(source: ModelSource, frontend) -> Optional[str]:
+    """The front end as JSON: given, or read from the run directory's ``config.json``."""
+    if frontend is None and isinstance(source, (str, Path)) and Path(source).is_dir():
+        from .checkpoints import read_run_frontend
+        frontend = read_run_frontend(source)
+    if frontend is None:
+        return None
+    from ..preprocessing.frontend import FrontEnd
+    if isinstance(frontend, FrontEnd):
+        return frontend.to_json()
+    return FrontEnd.from_dict(frontend).to_json()       # validates a dict
+
+
+def _stamp(m, frontend_json: Optional[str]) -> None:
+    """Add the front end and a content hash (of the graph: weights and structure) to ``m``."""
+    import hashlib
+    digest = hashlib.sha256(m.graph.SerializeToString(deterministic=True)).hexdigest()
+    entries = {"rae_fast.content_sha256": digest}
+    if frontend_json is not None:
+        entries["rae_fast.frontend"] = frontend_json
+    for key, value in entries.items():
+        m.metadata_props.add(key=key, value=value)
+
+
 #: Largest |ONNX Runtime - PyTorch| accepted by ``verify=True``.
 VERIFY_TOLERANCE = 1e-4
 
@@ -371,7 +396,7 @@ def read_verified_difference(path: PathLike) -> Optional[float]:
 
 def export_encoder(model: ModelSource, path: PathLike, method: str = "graph",
                    epoch: Optional[int] = None, verify: bool = False,
-                   pool_states: bool = False) -> Path:
+                   pool_states: bool = False, frontend=None) -> Path:
     """Write the encoder to ``path`` (one self-contained ``.onnx`` file, written atomically).
 
     Parameters
@@ -391,6 +416,12 @@ def export_encoder(model: ModelSource, path: PathLike, method: str = "graph",
     pool_states : bool
         Append the time average of the top encoder layer's outputs to the representation
         (:meth:`AutoencoderBase.encode_pooled`; graph method, t-rae and ft-rae).
+    frontend : FrontEnd or dict, optional
+        How audio becomes the model's input (:class:`rae_fast.preprocessing.FrontEnd`),
+        stored as ``rae_fast.frontend`` so that :class:`rae_fast.embedding.Embedder` embeds
+        audio with the file alone. Default: the run directory's (``rae-fast train`` stores it
+        when its input came from ``preprocess``). The metadata also get
+        ``rae_fast.content_sha256``, a hash of the graph and weights.
 
     Returns
     -------
@@ -407,16 +438,19 @@ def export_encoder(model: ModelSource, path: PathLike, method: str = "graph",
     if pool_states and method != "graph":
         raise ValueError("pool_states needs method='graph'")
     proto = encoder_to_onnx(m, pool_states) if method == "graph" else _encoder_dynamo(m)
+    _stamp(proto, _frontend_of(model, frontend))
     return _save(proto, path, m, "encoder", bool(verify), bool(pool_states))
 
 
 def export_autoencoder(model: ModelSource, path: PathLike, epoch: Optional[int] = None,
-                       verify: bool = False) -> Path:
+                       verify: bool = False, frontend=None) -> Path:
     """Write the whole autoencoder (reconstruction + representation) to ``path`` atomically;
-    ``verify`` as for :func:`export_encoder`.
+    ``verify`` and ``frontend`` as for :func:`export_encoder`.
 
     >>> export_autoencoder("run", "run/autoencoder.onnx")   # doctest: +SKIP
     PosixPath('run/autoencoder.onnx')
     """
     m = _resolve(model, epoch)
-    return _save(autoencoder_to_onnx(m), path, m, "autoencoder", bool(verify))
+    proto = autoencoder_to_onnx(m)
+    _stamp(proto, _frontend_of(model, frontend))
+    return _save(proto, path, m, "autoencoder", bool(verify))

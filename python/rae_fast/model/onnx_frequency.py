@@ -9,8 +9,8 @@ in training). Called by :func:`rae_fast.model.onnx_export.encoder_to_onnx` and
 """
 from __future__ import annotations
 
-from .onnx_graph import (Graph, concat_finals, decoder_graph, linear, np_, reverse_axis,
-                         split_init, stack_graph)
+from .onnx_graph import (Graph, concat_finals, decoder_graph, frame_output, linear, np_,
+                         pooled_output, reverse_axis, split_init, stack_graph)
 
 __all__ = ["frequency_graph"]
 
@@ -72,7 +72,7 @@ def _decode_windows(g: Graph, model, stacks, projections, out_proj, source_windo
     return g.op1("Tanh", [_fc(g, flat, out_proj, f"{tag}_proj")], base=f"{tag}_recon")
 
 
-def _f_rae(g: Graph, model, with_decoder: bool) -> None:
+def _f_rae(g: Graph, model, with_decoder: bool, frames: bool = False) -> None:
     cfg = model.config
     F, R = cfg.num_features, cfg.decoder_state_size
     flat = _flat_frames(g, "features", F, "frames")
@@ -81,6 +81,8 @@ def _f_rae(g: Graph, model, with_decoder: bool) -> None:
     rep_flat = g.op1("Tanh", [_fc(g, state, model.fc, "fc")], base="rep_flat")
     g.op("Reshape", [rep_flat, g.op1("Concat", [_batch_time(g), g.ints([R], "r")], axis=0)],
          outputs=["representation"])
+    if frames:     # f-rae's per-frame representation is its per-frame output
+        g.op("Identity", ["representation"], outputs=["frame_features"])
     if not with_decoder:
         return
     init = split_init(g, rep_flat, cfg.num_layers, cfg.num_units, cfg.decoder_directions,
@@ -92,7 +94,8 @@ def _f_rae(g: Graph, model, with_decoder: bool) -> None:
     g.op("Reshape", [recon, g.op1("Shape", ["features"])], outputs=["reconstruction"])
 
 
-def _ft_rae(g: Graph, model, with_decoder: bool, pool_states: bool = False) -> None:
+def _ft_rae(g: Graph, model, with_decoder: bool, pool_states: bool = False,
+            frames: bool = False) -> None:
     cfg = model.config
     F, S = cfg.num_features, cfg.f_encoder_state_size
     flat = _flat_frames(g, "features", F, "frames")
@@ -100,11 +103,13 @@ def _ft_rae(g: Graph, model, with_decoder: bool, pool_states: bool = False) -> N
     f_state = _encode_windows(g, model.f_encoder, cfg.cell, windows, cfg.num_f_layers, "fenc")
     states_btS = _restore(g, f_state, S, "frame_states")                # (B, T, S)
     states = g.op1("Transpose", [states_btS], perm=[1, 0, 2], base="frame_states_tbs")
-    runs = [stack_graph(g, stack, cfg.cell, states, d == 1, f"tenc_d{d}", need_y=pool_states)
+    runs = [stack_graph(g, stack, cfg.cell, states, d == 1, f"tenc_d{d}",
+                        need_y=pool_states or frames)
             for d, stack in enumerate(model.encoder)]
     t_state = concat_finals(g, [r[1] for r in runs], cfg.num_layers, "tenc_state")
+    if frames:
+        frame_output(g, [r[0] for r in runs])
     if pool_states:
-        from .onnx_export import pooled_output
         pooled_output(g, g.op1("Tanh", [_fc(g, t_state, model.fc, "fc")], base="code"),
                       [r[0] for r in runs])
         return
@@ -136,13 +141,16 @@ def _ft_rae(g: Graph, model, with_decoder: bool, pool_states: bool = False) -> N
     g.op("Identity", [recon], outputs=["reconstruction"])
 
 
-def frequency_graph(g: Graph, model, with_decoder: bool, pool_states: bool = False) -> None:
+def frequency_graph(g: Graph, model, with_decoder: bool, pool_states: bool = False,
+                    frames: bool = False) -> None:
     """Add f-rae's or ft-rae's graph (input ``features``) to ``g`` (``pool_states``: ft-rae's
-    encoder only, the code followed by the mean of the time encoder's top outputs)."""
+    encoder only, the code followed by the mean of the time encoder's top outputs;
+    ``frames``: also the output ``frame_features``, as
+    :meth:`~rae_fast.model.autoencoder.AutoencoderBase.encode_frames` gives it)."""
     if model.config.architecture == "f-rae":
-        _f_rae(g, model, with_decoder)
+        _f_rae(g, model, with_decoder, frames)
     elif model.config.architecture == "ft-rae":
-        _ft_rae(g, model, with_decoder and not pool_states, pool_states)
+        _ft_rae(g, model, with_decoder and not pool_states, pool_states, frames)
     else:  # pragma: no cover - callers dispatch
         raise ValueError(f"not a frequency autoencoder: {model.config.architecture}")
 

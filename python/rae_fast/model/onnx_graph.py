@@ -15,7 +15,8 @@ import torch
 from .rnn import TFGRU
 
 __all__ = ["Graph", "rnn_layer", "reverse_axis", "shift_steps", "linear", "stack_graph",
-           "decoder_graph", "split_init", "concat_finals", "INT64_MAX"]
+           "decoder_graph", "split_init", "concat_finals", "frame_output", "pooled_output",
+           "INT64_MAX"]
 
 INT64_MAX = np.iinfo(np.int64).max
 
@@ -197,3 +198,16 @@ def decoder_graph(g: Graph, stacks, projections, cell: str, source: str, shift: 
         y, _ = stack_graph(g, stack, cell, inputs[d], False, f"{tag}_d{d}", init[d])
         outs.append(y if projections is None else linear(g, y, projections[d], f"{tag}_p{d}"))
     return outs
+
+
+def frame_output(g: Graph, tops: List[str]) -> None:
+    """``frame_features`` (B, T, directions * H): the top outputs (T, B, H) of every direction,
+    concatenated, batch first."""
+    top = g.op1("Concat", tops, axis=2, base="enc_top") if len(tops) > 1 else tops[0]
+    g.op("Transpose", [top], outputs=["frame_features"], perm=[1, 0, 2])
+
+
+def pooled_output(g: Graph, rep: str, tops: List[str]) -> None:
+    """``representation`` = the code followed by each top output's mean over time."""
+    means = [g.op1("ReduceMean", [t], axes=[0], keepdims=0, base="pooled") for t in tops]
+    g.op("Concat", [rep, *means], outputs=["representation"], axis=1)
