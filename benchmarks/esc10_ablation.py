@@ -16,7 +16,9 @@ MLP repeats), so that the noise of training is visible next to each difference.
 
 Jobs run in parallel (``--jobs``, each with ``--threads`` PyTorch threads); finished stages are
 skipped, so an interrupted run resumes. Wall times of every stage go to ``WORK/results.json``
-(the machine this was measured on was shared with other work: compare times within one run).
+(the machine this was measured on was shared with other work: compare times within one run);
+the table's training time is the sum of the run's per-epoch times (``loss.csv``), so that a
+resumed run counts every epoch.
 """
 from __future__ import annotations
 
@@ -31,7 +33,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Dict, List
+from typing import Dict, List, Optional
 
 #: The paper's model (2 x 256 GRU, bidirectional decoder, 64 epochs, batch 64, dropout 0.2);
 #: ``--units`` changes the 256.
@@ -144,12 +146,30 @@ class Runner:
                     self.record(key, "diagnostics", json.loads(diag.read_text()))
 
 
+def _train_seconds(r: Dict) -> Optional[float]:
+    """Training time up to this milestone: the sum of the run's per-epoch times
+    (``loss.csv``), so that a run resumed after an interruption counts all its epochs; the
+    recorded wall time of the train stage when there is no ``loss.csv``."""
+    run = r.get("diagnostics", {}).get("model", {}).get("run")
+    epochs = r.get("epochs")
+    csv = Path(run) / "loss.csv" if run else None
+    if csv is not None and csv.exists():
+        rows = csv.read_text().splitlines()
+        head = rows[0].split(",")
+        e, sec = head.index("epoch"), head.index("seconds")
+        vals = [float(x.split(",")[sec]) for x in rows[1:]
+                if x and (epochs is None or int(x.split(",")[e]) <= epochs)]
+        return sum(vals) if vals else None
+    return r.get("seconds_train")
+
+
 def report(results: Dict) -> str:
     groups: Dict[str, List] = {}
     for key, r in sorted(results.items()):
         if r.get("accuracy") is None:
             continue
         name, _seed, epochs = key.split("/")
+        r = {**r, "epochs": int(epochs[1:])}
         groups.setdefault(f"{name} ({epochs[1:]} epochs)", []).append(r)
     lines = ["| configuration | seeds | accuracy (mean ± std over seeds) | per seed | "
              "RMSE real / zeroed / shuffled / copy-prev | eff. dim | train s |",
@@ -166,7 +186,7 @@ def report(results: Dict) -> str:
         rm = "/".join(f"{mean_of(lambda x, k=k: x['rmse'].get(k)):.3f}"
                       for k in ("real", "zeroed", "shuffled", "copy_previous"))
         ed = mean_of(lambda x: x["representations"][0]["effective_dimensionality"])
-        secs = [r.get("seconds_train") for r in rs if r.get("seconds_train")]  # this milestone
+        secs = [s for s in (_train_seconds(r) for r in rs) if s is not None]
         lines.append(f"| {name} | {len(acc)} | {statistics.mean(acc):.1f} ± {sd:.1f} % | "
                      f"{', '.join(f'{a:.1f}' for a in acc)} | {rm} | {ed:.1f} | "
                      f"{statistics.mean(secs) if secs else float('nan'):.0f} |")
