@@ -286,6 +286,36 @@ def test_model_without_front_end_is_refused_clearly(models, tmp_path):
         FrontEnd.from_dict({"format": 99})
 
 
+@pytest.mark.parametrize("arch", ["ft-rae", "f-rae"])
+def test_frequency_models_embed_or_are_refused_clearly(models, collection, tmp_path, arch):
+    """ft-rae embeds audio like t-rae (equal to preprocess + generate); f-rae, whose
+    representation is per frame, is refused with what to do instead."""
+    feat, _, _ = models["mel_fixed"]
+    ds = load(feat)
+    fe = FrontEnd.from_dataset(ds.attrs, ds.feature_dims, ds.feature_shape)
+    torch.manual_seed(0)
+    train(ds.features, tmp_path / "run",
+          AutoencoderConfig(num_features=ds.feature_shape[1], architecture=arch, num_layers=1,
+                            num_units=4, num_f_units=4, freq_window_width=8,
+                            freq_window_overlap=4),
+          TrainingConfig(num_epochs=1, batch_size=8), progress=False, tensorboard=False,
+          run_info={"frontend": fe.to_dict()})
+    enc = export_encoder(tmp_path / "run", tmp_path / "encoder.onnx", verify=True)
+    if arch == "f-rae":
+        with pytest.raises(ValueError, match="f-rae.*per frame.*rae-fast generate"):
+            Embedder(enc)
+        return
+    generate(enc, feat, tmp_path / "gen.nc", progress=False)
+    ref = load(tmp_path / "gen.nc")
+    with Embedder(enc, n_threads=1) as emb:
+        assert emb.embedding_size == 4
+        df = emb.embed_folder(collection, segmentation="preprocess", workers=2)
+    names = [str(Path(f).relative_to(collection)) for f in df.index.get_level_values("file")]
+    rows = [list(ref.filenames).index(n) for n in names]
+    assert len(df) == len(ref) == 12
+    assert np.abs(df.to_numpy() - ref.features[rows]).max() < TOL
+
+
 def test_cli_embed(models, collection, tmp_path):
     from rae_fast.cli import main
 

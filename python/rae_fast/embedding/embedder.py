@@ -108,6 +108,12 @@ class Embedder:
                 "from a run whose input did not come from preprocess), so it cannot embed audio "
                 "by itself; re-export it with rae-fast export-onnx RUN, or compute features "
                 "with rae-fast preprocess and use rae-fast generate")
+        if self.model.frame_representation:
+            raise ValueError(
+                f"{self.model.path} is an f-rae encoder: it gives one representation per frame, "
+                "not one per clip or window, so it cannot embed audio; compute features with "
+                "rae-fast preprocess and use rae-fast generate (it stores them per frame), or "
+                "embed with a t-rae or ft-rae model")
         self.frontend = FrontEnd.from_json(meta["rae_fast.frontend"])
         if self.frontend.feature_shape[1] != self.model.num_features:
             raise ValueError(f"{self.model.path}: its front end gives "
