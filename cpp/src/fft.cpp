@@ -277,7 +277,7 @@ template <class T, class Scratch, class Fn>
 void run_rows(std::size_t n_rows, int n_threads, Scratch scratch_elems, Fn fn) {
   const RowSplit sp = split_rows<T>(n_rows);
   const std::size_t scratch_n = scratch_elems(sp.scalar ? 1 : 0);
-  parallel_for(sp.n_units, n_threads, [&](std::size_t u0, std::size_t u1) {
+  parallel_for_dynamic(sp.n_units, n_threads, 0, [&](std::size_t u0, std::size_t u1) {
     ThreadScratch<T> scratch(scratch_n);
     std::size_t r0 = u0 * sp.unit, r1 = std::min(n_rows, u1 * sp.unit);
     fn(r0, r1, sp.scalar ? 1 : 0, scratch.get());

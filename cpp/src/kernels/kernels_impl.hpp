@@ -1065,7 +1065,8 @@ void frames_impl(const FrameJob<T>& job, size_t f_begin, size_t f_end, T* scratc
   const V zero = vbroadcast<V, T>(T(0));
   for (size_t f0 = f_begin; f0 < f_end; f0 += W) {
     const size_t nv = (f_end - f0 < W) ? f_end - f0 : W;
-    for (size_t l = 0; l < W; ++l) src[l] = job.signal + job.hop * (f0 + (l < nv ? l : 0));
+    for (size_t l = 0; l < W; ++l)
+      src[l] = job.signal + job.hop * (f0 + (l < nv ? l : 0) - job.sig_frame0);
 
     if (job.mode == FM_AUTOCORR_DIRECT) {
       V* x = s.frame;
