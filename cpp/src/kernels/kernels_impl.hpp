@@ -979,14 +979,26 @@ inline void scatter_real_rows(const V* x, size_t n, T* const* rows, size_t nv) {
   }
 }
 
+// False when one of the first nv lanes of v is NaN or infinite.
 template <class V, class T>
-void cfft_rows_impl(const CplxPlanView<T>& p, const T* in, size_t in_stride, T* out,
+inline bool lanes_finite(const V& v, size_t nv) {
+  bool ok = true;
+  for (size_t l = 0; l < nv; ++l) {
+    const T x = lane<V, T>(v, l);
+    ok = ok && (x - x == T(0));
+  }
+  return ok;
+}
+
+template <class V, class T>
+bool cfft_rows_impl(const CplxPlanView<T>& p, const T* in, size_t in_stride, T* out,
                     size_t out_stride, size_t n_rows, int inverse, T scale, T* scratch) {
   constexpr size_t W = lanes_of<V, T>();
   const size_t n = p.n;
   Scratch<V, T> s = carve<V, T>(scratch, buffer_len(p) + 1, 0, p.mixed);
   const T* src[W];
   T* dst[W];
+  bool finite = true;
   for (size_t r0 = 0; r0 < n_rows; r0 += W) {
     const size_t nv = (n_rows - r0 < W) ? n_rows - r0 : W;
     for (size_t l = 0; l < W; ++l) {
@@ -1000,18 +1012,21 @@ void cfft_rows_impl(const CplxPlanView<T>& p, const T* in, size_t in_stride, T* 
     });
     if (inverse) cfft_exec<V, T>(p, s.im, s.re, s.wim, s.wre);
     else cfft_exec<V, T>(p, s.re, s.im, s.wre, s.wim);
+    finite = finite && lanes_finite<V, T>(s.re[0], nv) && lanes_finite<V, T>(s.im[0], nv);
     scatter_complex_rows<V, T>(s.re, s.im, n, scale, dst, nv);
   }
+  return finite;
 }
 
 template <class V, class T>
-void rfft_rows_impl(const RealPlanView<T>& p, const T* in, size_t in_stride, T* out,
+bool rfft_rows_impl(const RealPlanView<T>& p, const T* in, size_t in_stride, T* out,
                     size_t out_stride, size_t n_rows, T scale, T* scratch) {
   constexpr size_t W = lanes_of<V, T>();
   const size_t nb = p.n / 2 + 1;
   Scratch<V, T> s = carve<V, T>(scratch, buffer_len(p.cplx) + 1, 0, p.cplx.mixed);
   const T* src[W];
   T* dst[W];
+  bool finite = true;
   for (size_t r0 = 0; r0 < n_rows; r0 += W) {
     const size_t nv = (n_rows - r0 < W) ? n_rows - r0 : W;
     for (size_t l = 0; l < W; ++l) {
@@ -1020,8 +1035,10 @@ void rfft_rows_impl(const RealPlanView<T>& p, const T* in, size_t in_stride, T* 
     }
     load_real_frames<V, T>(p, src, p.n, nullptr, 0, s.re, s.im);
     real_forward<V, T>(p, s.re, s.im, s.wre, s.wim);
+    finite = finite && lanes_finite<V, T>(s.re[0], nv);
     scatter_complex_rows<V, T>(s.re, s.im, nb, scale, dst, nv);
   }
+  return finite;
 }
 
 template <class V, class T>
@@ -1228,23 +1245,20 @@ std::size_t frames_scratch(const FrameJob<T>& job) {
 }
 
 template <class T>
-void cfft_rows(const CplxPlanView<T>& p, const T* in, size_t in_stride, T* out, size_t out_stride,
+bool cfft_rows(const CplxPlanView<T>& p, const T* in, size_t in_stride, T* out, size_t out_stride,
                size_t n_rows, int scalar, int inverse, T scale, T* scratch) {
   typedef typename VecOf<T>::type V;
   if (scalar)
-    cfft_rows_impl<T, T>(p, in, in_stride, out, out_stride, n_rows, inverse, scale, scratch);
-  else
-    cfft_rows_impl<V, T>(p, in, in_stride, out, out_stride, n_rows, inverse, scale, scratch);
+    return cfft_rows_impl<T, T>(p, in, in_stride, out, out_stride, n_rows, inverse, scale, scratch);
+  return cfft_rows_impl<V, T>(p, in, in_stride, out, out_stride, n_rows, inverse, scale, scratch);
 }
 
 template <class T>
-void rfft_rows(const RealPlanView<T>& p, const T* in, size_t in_stride, T* out, size_t out_stride,
+bool rfft_rows(const RealPlanView<T>& p, const T* in, size_t in_stride, T* out, size_t out_stride,
                size_t n_rows, int scalar, T scale, T* scratch) {
   typedef typename VecOf<T>::type V;
-  if (scalar)
-    rfft_rows_impl<T, T>(p, in, in_stride, out, out_stride, n_rows, scale, scratch);
-  else
-    rfft_rows_impl<V, T>(p, in, in_stride, out, out_stride, n_rows, scale, scratch);
+  if (scalar) return rfft_rows_impl<T, T>(p, in, in_stride, out, out_stride, n_rows, scale, scratch);
+  return rfft_rows_impl<V, T>(p, in, in_stride, out, out_stride, n_rows, scale, scratch);
 }
 
 template <class T>
