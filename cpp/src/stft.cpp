@@ -191,8 +191,62 @@ void frames_batch(const T* y, std::size_t n_clips, std::size_t len, std::size_t 
     return clip[i] - spec.pre_emphasis * clip[i - 1];
   };
 
-  // Chunks of frame groups are claimed dynamically; each chunk pads / pre-emphasises only the
-  // samples its frames cover (a chunk of a long clip does not copy the whole clip).
+  // Frames [fi0, fi1) lie inside the clip: with padding but no pre-emphasis they are read from
+  // the clip itself, the others (near the edges, or all with pre-emphasis) from a padded copy of
+  // the samples they cover.
+  std::size_t fi0 = 0, fi1 = n_frames;
+  if (need_copy) {
+    if (spec.pre_emphasis != T(0) || len < spec.frame_len) {
+      fi0 = fi1 = 0;
+    } else {
+      fi0 = std::min(n_frames, (spec.pad + spec.hop - 1) / spec.hop);
+      fi1 = std::min(n_frames, (spec.pad + len - spec.frame_len) / spec.hop + 1);
+      if (fi1 < fi0) fi1 = fi0;
+    }
+  }
+
+  // Frames [f0, f1) of clip c (f0 a multiple of W).
+  auto run = [&](std::size_t c, std::size_t f0, std::size_t f1, T* scratch) {
+    const T* clip = y + c * clip_stride;
+    kern::FrameJob<T> job = proto;
+    job.out = out + c * out_clip_stride * cplx;
+    if (f0 >= fi0 && f1 <= fi1) {
+      // inside the clip: frame f starts at clip sample f hop - pad
+      job.signal = clip + (f0 * spec.hop - spec.pad);
+      job.sig_frame0 = f0;
+      K.frames(job, f0, f1, scratch);
+      return;
+    }
+    // padded samples [f0 hop, (f1 - 1) hop + frame_len)
+    const std::size_t p0 = f0 * spec.hop;
+    const std::size_t n_s = (f1 - 1 - f0) * spec.hop + spec.frame_len;
+    ThreadScratch<T, 1> sig_buf(n_s);
+    T* sig = sig_buf.get();
+    // sig[k] is padded sample p0 + k, i.e. clip sample p0 + k - pad: the interior
+    // [k_lo, k_hi) comes from the clip, the rest from the padding rule
+    const std::int64_t off = std::int64_t(p0) - ipad;
+    const std::size_t k_lo = std::size_t(std::min<std::int64_t>(std::int64_t(n_s),
+                                                                std::max<std::int64_t>(0, -off)));
+    const std::size_t k_hi = std::size_t(std::max<std::int64_t>(
+        std::int64_t(k_lo), std::min<std::int64_t>(std::int64_t(n_s), ilen - off)));
+    auto padded = [&](std::size_t k) {
+      const std::int64_t j = pad_index(std::int64_t(k) + off, ilen, spec.pad_mode);
+      return j < 0 ? T(0) : emph(clip, j);
+    };
+    for (std::size_t k = 0; k < k_lo; ++k) sig[k] = padded(k);
+    if (k_hi > k_lo && spec.pre_emphasis == T(0)) {
+      std::copy(clip + (std::int64_t(k_lo) + off), clip + (std::int64_t(k_hi) + off), sig + k_lo);
+    } else {
+      for (std::size_t k = k_lo; k < k_hi; ++k) sig[k] = emph(clip, std::int64_t(k) + off);
+    }
+    for (std::size_t k = k_hi; k < n_s; ++k) sig[k] = padded(k);
+    job.signal = sig;
+    job.sig_frame0 = f0;
+    K.frames(job, f0, f1, scratch);
+  };
+
+  // Chunks of frame groups are claimed dynamically (a late or slow thread does less of the
+  // work); a chunk's groups inside the clip run as one segment, the edge groups each on its own.
   parallel_for_dynamic(n_tasks, n_threads, 0, [&](std::size_t t0, std::size_t t1) {
     ThreadScratch<T, 0> scratch_buf(scratch_n);
     T* scratch = scratch_buf.get();
@@ -201,41 +255,14 @@ void frames_batch(const T* y, std::size_t n_clips, std::size_t len, std::size_t 
       const std::size_t c = t / groups_per_clip;
       const std::size_t g0 = t % groups_per_clip;
       const std::size_t g1 = std::min(groups_per_clip, g0 + (t1 - t));
-      const std::size_t f0 = g0 * W, f1 = std::min(n_frames, g1 * W);
-      const T* clip = y + c * clip_stride;
-      kern::FrameJob<T> job = proto;
-      job.out = out + c * out_clip_stride * cplx;
-      if (need_copy) {
-        // padded samples [f0 hop, (f1 - 1) hop + frame_len)
-        const std::size_t p0 = f0 * spec.hop;
-        const std::size_t n_s = (f1 - 1 - f0) * spec.hop + spec.frame_len;
-        ThreadScratch<T, 1> sig_buf(n_s);
-        T* sig = sig_buf.get();
-        // sig[k] is padded sample p0 + k, i.e. clip sample p0 + k - pad: the interior
-        // [k_lo, k_hi) comes from the clip, the rest from the padding rule
-        const std::int64_t off = std::int64_t(p0) - ipad;
-        const std::size_t k_lo = std::size_t(std::min<std::int64_t>(std::int64_t(n_s),
-                                                                    std::max<std::int64_t>(0, -off)));
-        const std::size_t k_hi = std::size_t(std::max<std::int64_t>(
-            std::int64_t(k_lo), std::min<std::int64_t>(std::int64_t(n_s), ilen - off)));
-        auto padded = [&](std::size_t k) {
-          const std::int64_t j = pad_index(std::int64_t(k) + off, ilen, spec.pad_mode);
-          return j < 0 ? T(0) : emph(clip, j);
-        };
-        for (std::size_t k = 0; k < k_lo; ++k) sig[k] = padded(k);
-        if (k_hi > k_lo && spec.pre_emphasis == T(0)) {
-          std::copy(clip + (std::int64_t(k_lo) + off), clip + (std::int64_t(k_hi) + off), sig + k_lo);
-        } else {
-          for (std::size_t k = k_lo; k < k_hi; ++k) sig[k] = emph(clip, std::int64_t(k) + off);
-        }
-        for (std::size_t k = k_hi; k < n_s; ++k) sig[k] = padded(k);
-        job.signal = sig;
-        job.sig_frame0 = f0;
-        K.frames(job, f0, f1, scratch);
-      } else {
-        job.signal = clip;
-        job.sig_frame0 = 0;
-        K.frames(job, f0, f1, scratch);
+      std::size_t g = g0;
+      while (g < g1) {
+        const std::size_t f0 = g * W;
+        std::size_t ge = g + 1;  // extend over the groups inside the clip
+        if (f0 >= fi0 && std::min(n_frames, ge * W) <= fi1)
+          while (ge < g1 && std::min(n_frames, (ge + 1) * W) <= fi1) ++ge;
+        run(c, f0, std::min(n_frames, ge * W), scratch);
+        g = ge;
       }
       t += g1 - g0;
     }
