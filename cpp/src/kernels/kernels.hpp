@@ -45,6 +45,10 @@ struct KernelTable {
   void (*frames)(const FrameJob<T>& job, std::size_t f_begin, std::size_t f_end, T* scratch);
   // True when all n values are finite.
   bool (*all_finite)(const T* x, std::size_t n);
+  // Decibels of n finite power values: out[i] = T(double(T(10 log10(max(amin, in[i])))) - ref_db)
+  // (librosa.power_to_db before its top_db floor); returns the largest out[i] (-inf for n = 0).
+  // float: a vectorised logarithm within 2 ulp; double: the C library's log10.
+  T (*power_db)(const T* in, T* out, std::size_t n, T amin, double ref_db);
 };
 
 const KernelTable<float>* kernels_baseline_f();
