@@ -50,6 +50,10 @@ class AudioError(ValueError):
         self.reason = reason
         super().__init__(f"{self.path}: {reason}")
 
+    def __reduce__(self):
+        # picklable (results of other processes, e.g. Ray workers, carry it back)
+        return (type(self), (self.path, self.reason))
+
 
 @dataclasses.dataclass(frozen=True)
 class AudioInfo:

@@ -1,17 +1,17 @@
 """The streaming ``preprocess`` pipeline: a whole audio collection -> one netCDF data set."""
 from __future__ import annotations
 
-import collections
+import contextlib
 import dataclasses
 import hashlib
 import logging
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 
+from .._executor import Executor, ThreadExecutor
 from .._validation import check_int, default_threads
 from ..audio import AudioError, PathLike, audio_info
 from ..dataset import DataSetWriter
@@ -39,29 +39,6 @@ class PreprocessResult:
     seconds: float
 
 
-def _ordered_map(fn: Callable, items: Sequence, workers: int,
-                 max_pending: int) -> Iterator[Tuple[Any, Any]]:
-    """``(item, fn(item))`` in input order, at most ``max_pending`` results in flight."""
-    if workers <= 1:
-        for item in items:
-            yield item, fn(item)
-        return
-    pending: collections.deque = collections.deque()
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="rae-preprocess") as pool:
-        try:
-            for item in items:
-                pending.append((item, pool.submit(fn, item)))
-                if len(pending) >= max_pending:
-                    it, fut = pending.popleft()
-                    yield it, fut.result()
-            while pending:
-                it, fut = pending.popleft()
-                yield it, fut.result()
-        finally:
-            for _, fut in pending:
-                fut.cancel()
-
-
 def _files_fingerprint(instances) -> str:
     h = hashlib.sha256()
     for inst in instances:
@@ -77,6 +54,15 @@ def _files_fingerprint(instances) -> str:
 def _info_or_error(inst):
     try:
         return audio_info(inst.path)
+    except AudioError as exc:
+        return exc
+
+
+def _features_or_error(inst, settings: FeatureSettings):
+    """The features of one file, or the :class:`AudioError` naming it (module level: an
+    executor may run it in another process)."""
+    try:
+        return extract_features(inst.path, settings)
     except AudioError as exc:
         return exc
 
@@ -109,7 +95,8 @@ def _format_bad(bad: List[Tuple[str, str]], limit: int = 20) -> str:
 def preprocess(basedir: PathLike, output: PathLike, settings: FeatureSettings = FeatureSettings(),
                parser: str = "auto", parser_options: Optional[Dict[str, Any]] = None,
                workers: Optional[int] = None, skip_bad: bool = False, resume: bool = True,
-               progress: Optional[bool] = None) -> PreprocessResult:
+               progress: Optional[bool] = None,
+               executor: Optional[Executor] = None) -> PreprocessResult:
     """Turn an audio collection into a netCDF data set of features, streaming to disk.
 
     Parses ``basedir`` (:func:`rae_fast.layouts.parse_dataset`), checks every file's header
@@ -137,6 +124,11 @@ def preprocess(basedir: PathLike, output: PathLike, settings: FeatureSettings = 
         Continue a matching ``<output>.partial`` (default) or always start from scratch.
     progress : bool or None
         Progress bar (None: only on a terminal).
+    executor : optional
+        Where the headers are read and the features computed
+        (:class:`rae_fast._executor.ThreadExecutor` with ``workers`` threads by default;
+        :func:`rae_fast.distributed.preprocess` passes a Ray executor). The output does not
+        depend on it: results are written in the collection's order.
 
     Returns
     -------
@@ -156,6 +148,8 @@ def preprocess(basedir: PathLike, output: PathLike, settings: FeatureSettings = 
     if not isinstance(settings, FeatureSettings):
         raise TypeError(f"settings must be a FeatureSettings, got {type(settings).__name__}")
     workers = default_threads() if workers is None else check_int(workers, "workers", 1, 1024)
+    if executor is None:
+        executor = ThreadExecutor(workers, max_pending=4 * workers)
     t0 = time.perf_counter()
     output = Path(output)
     parsed = parse_dataset(basedir, parser, **(parser_options or {}))
@@ -167,9 +161,8 @@ def preprocess(basedir: PathLike, output: PathLike, settings: FeatureSettings = 
     bad: List[Tuple[str, str]] = []
     shapes: Dict[Tuple[int, ...], List] = {}  # shape -> [count, first file]
     good = []
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        infos = pool.map(_info_or_error, instances)  # consumed as they come: memory stays flat
-        for inst, info in zip(instances, infos):
+    with contextlib.closing(executor.imap(_info_or_error, instances)) as infos:
+        for inst, info in zip(instances, infos):   # consumed as they come: memory stays flat
             _check_header(inst, info, settings, bad, shapes, good)
     if bad and not skip_bad:
         raise ValueError(f"{len(bad)} unusable audio file(s) in {basedir} (use skip_bad=True "
@@ -184,12 +177,6 @@ def preprocess(basedir: PathLike, output: PathLike, settings: FeatureSettings = 
                          "that every instance has the same shape")
     shape = next(iter(shapes))
 
-    def work(inst):
-        try:
-            return extract_features(inst.path, settings)
-        except AudioError as exc:
-            return exc
-
     attrs = settings.to_attrs()
     attrs.update({"source.parser": parsed.parser, "source.basedir": str(Path(basedir).resolve()),
                   "source.n_files": len(instances),
@@ -203,8 +190,9 @@ def preprocess(basedir: PathLike, output: PathLike, settings: FeatureSettings = 
         resumed_files = len(good) - len(todo)
         n_bad_late = 0
         with progress_bar(total=len(good), initial=resumed_files, desc="preprocess", unit="file",
-                      disable=None if progress is None else not progress) as bar:
-            for inst, result in _ordered_map(work, todo, workers, max_pending=4 * workers):
+                      disable=None if progress is None else not progress) as bar, \
+                contextlib.closing(executor.imap(_features_or_error, todo, settings)) as results:
+            for inst, result in zip(todo, results):
                 if isinstance(result, AudioError):
                     if not skip_bad:
                         raise result
