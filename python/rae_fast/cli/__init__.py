@@ -32,6 +32,13 @@ USER_ERRORS = (ValueError, TypeError, FileNotFoundError, FileExistsError, Permis
                IsADirectoryError, NotADirectoryError, ImportError, OSError)
 
 
+def _user_errors() -> tuple:
+    """:data:`USER_ERRORS`, plus the Ray cluster's (a node without rae_fast...) once the
+    distributed layer is loaded (it is not imported otherwise)."""
+    cluster = sys.modules.get("rae_fast.distributed.cluster")
+    return USER_ERRORS + ((cluster.ClusterError,) if cluster is not None else ())
+
+
 def _flag_map(subparser: argparse.ArgumentParser) -> Dict[str, str]:
     """Library parameter name -> this command's flag, from the parser's own options plus the
     ``flag_aliases`` a command declares (``set_defaults(flag_aliases={"mel_bands":
@@ -115,7 +122,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         print(f"rae-fast {args.command}: interrupted; no half-written file was left under an "
               f"output name (run the same command again to resume)", file=sys.stderr)
         return 130
-    except USER_ERRORS as exc:
+    except _user_errors() as exc:
         if args.debug:
             raise
         sub = _command_parser(parser, args.command)

@@ -19,6 +19,7 @@ import sys
 from pathlib import Path
 from typing import Any, Dict, Optional, Sequence, Tuple
 
+from ._ray import RAY_FLAGS, add_ray_option
 from ._types import finite_float, none_or
 
 _FILE_HINT = "a data set file (.nc) or a collection folder"
@@ -356,10 +357,24 @@ def cmd_preprocess(args) -> int:
         print(f"rae-fast preprocess: note: {out} does not end in .nc (it is netCDF4 anyway)",
               file=sys.stderr)
     try:
-        res = preprocess(args.basedir, out, settings, parser=args.parser,
-                         parser_options=dict(args.parser_option or []), workers=args.workers,
-                         skip_bad=args.skip_bad, resume=not args.no_resume,
-                         progress=False if args.quiet else None)
+        if args.ray is not None:
+            if args.workers is not None:
+                raise ValueError("--workers applies without --ray (on Ray every CPU of the "
+                                 "cluster works; --block-size sets the files per task)")
+            from ..distributed import preprocess as ray_preprocess
+
+            res = ray_preprocess(args.basedir, out, settings, parser=args.parser,
+                                 parser_options=dict(args.parser_option or []),
+                                 address=args.ray, block_size=args.block_size,
+                                 skip_bad=args.skip_bad, resume=not args.no_resume,
+                                 progress=False if args.quiet else None)
+        else:
+            if args.block_size is not None:
+                raise ValueError("--block-size applies with --ray")
+            res = preprocess(args.basedir, out, settings, parser=args.parser,
+                             parser_options=dict(args.parser_option or []),
+                             workers=args.workers, skip_bad=args.skip_bad,
+                             resume=not args.no_resume, progress=False if args.quiet else None)
     except KeyboardInterrupt:
         print(f"rae-fast preprocess: the instances written so far are kept in {out}.partial; "
               "run the same command again to resume (or add --no-resume to start over)",
@@ -505,7 +520,9 @@ def register(subparsers) -> None:
                    help="only plot the file at INDEX (spectrogram + amplitude histogram) to a PNG")
     p.add_argument("--pretend-output", default=None, metavar="PNG",
                    help="where --pretend writes (default: OUTPUT.pretend-INDEX.png)")
-    p.set_defaults(func=cmd_preprocess, flag_aliases={"mel_bands": "--mel-spectrum"})
+    add_ray_option(p, block="files")
+    p.set_defaults(func=cmd_preprocess,
+                   flag_aliases={"mel_bands": "--mel-spectrum", **RAY_FLAGS})
 
     p = subparsers.add_parser(
         "modify", help="add or remove cross-validation folds or a partitioning",
