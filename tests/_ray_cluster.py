@@ -13,10 +13,15 @@ import os
 import secrets
 import shutil
 import signal
+import socket
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Dict, List, Optional
+
+import numpy as np
 
 #: sitecustomize.py of a node whose workers cannot import rae_fast (as if not installed there)
 BLOCK_RAE_FAST = '''
@@ -197,3 +202,40 @@ class LocalRayCluster:
                 os.environ[key] = value
         _refresh_ray_auth()
         assert not left, f"Ray processes outlived the cluster: {left}"
+
+
+# ------------------------------------------------------------------ helpers of the tests
+
+def nc_content(path):
+    """Every variable's raw values (bytes) and every global attribute of a netCDF file."""
+    import netCDF4
+
+    with netCDF4.Dataset(str(path)) as nc:
+        nc.set_auto_maskandscale(False)
+        out = {name: np.asarray(var[:]).tobytes() if var.dtype != str else
+               "\0".join(np.asarray(var[:], dtype=object).ravel().tolist()).encode()
+               for name, var in nc.variables.items()}
+        out["attrs"] = {k: str(nc.getncattr(k)) for k in nc.ncattrs()}
+        out["dims"] = {k: len(d) for k, d in nc.dimensions.items()}
+    return out
+
+
+def assert_same_file(a, b):
+    from rae_fast.dataset import load
+
+    da, db = load(a), load(b)
+    assert da.equals(db)
+    assert nc_content(a) == nc_content(b)
+
+
+def free_port() -> int:
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def rae_fast_cli(*args, env=None, timeout=300, **kw):
+    return subprocess.run([sys.executable, "-m", "rae_fast", *map(str, args)], env=env,
+                          capture_output=True, text=True, timeout=timeout, **kw)

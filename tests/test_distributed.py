@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -26,45 +25,13 @@ from rae_fast.audio import AudioError  # noqa: E402
 from rae_fast.dataset import load  # noqa: E402
 from rae_fast.preprocessing import FeatureSettings, preprocess  # noqa: E402
 
-from _ray_cluster import BLOCK_RAE_FAST, worker_pids  # noqa: E402
+from _ray_cluster import (BLOCK_RAE_FAST, assert_same_file, free_port,  # noqa: E402
+                          rae_fast_cli, worker_pids)
 
 pytestmark = pytest.mark.ray
 
 SETTINGS = FeatureSettings(window_width=0.04, window_overlap=0.02, mel_bands=32,
                            fixed_length=1.0, clip_below=-60.0)
-
-
-def nc_content(path):
-    """Every variable's raw values (bytes) and every global attribute of a netCDF file."""
-    import netCDF4
-
-    with netCDF4.Dataset(str(path)) as nc:
-        nc.set_auto_maskandscale(False)
-        out = {name: np.asarray(var[:]).tobytes() if var.dtype != str else
-               "\0".join(np.asarray(var[:], dtype=object).ravel().tolist()).encode()
-               for name, var in nc.variables.items()}
-        out["attrs"] = {k: str(nc.getncattr(k)) for k in nc.ncattrs()}
-        out["dims"] = {k: len(d) for k, d in nc.dimensions.items()}
-    return out
-
-
-def assert_same_file(a, b):
-    da, db = load(a), load(b)
-    assert da.equals(db)
-    assert nc_content(a) == nc_content(b)
-
-
-def free_port() -> int:
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def rae_fast_cli(*args, env=None, timeout=300, **kw):
-    return subprocess.run([sys.executable, "-m", "rae_fast", *map(str, args)], env=env,
-                          capture_output=True, text=True, timeout=timeout, **kw)
 
 
 # --------------------------------------------------------------------- same bytes as one machine

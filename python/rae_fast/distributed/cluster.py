@@ -173,7 +173,9 @@ def connect(address: str = "auto", *, num_cpus: Optional[int] = None,
     if ray.is_initialized():
         cluster = RayCluster(ray, address, owns_connection=False, started_cluster=False)
     elif address == "local":
-        ray.init(num_cpus=num_cpus, include_dashboard=False, **kwargs)
+        # address="local" always starts a new cluster (a bare ray.init() would join one that
+        # RAY_ADDRESS names or that `ray start` recorded on this machine)
+        ray.init(address="local", num_cpus=num_cpus, include_dashboard=False, **kwargs)
         cluster = RayCluster(ray, address, owns_connection=True, started_cluster=True)
     else:
         if num_cpus is not None:

@@ -11,6 +11,7 @@ the checkpoints and ``loss.csv`` there), and ``resume=True`` continues from it.
 from __future__ import annotations
 
 import logging
+import shutil
 import uuid
 from pathlib import Path
 from typing import Any, Dict, Optional
@@ -111,6 +112,7 @@ def train(features, run_dir, model_config=None, training_config=None, *, num_wor
             trainer.fit()
         except Exception as exc:  # noqa: BLE001 - Ray Train wraps the worker's error
             raise _worker_error(exc) from None
+        shutil.rmtree(run_dir / ".ray_train", ignore_errors=True)   # Ray Train's own state
     finally:
         if own:
             c.close()
