@@ -121,9 +121,10 @@ def worker_pids(title: str) -> List[int]:
 
 
 class LocalRayCluster:
-    """Head + one worker node (1 CPU each) on loopback; :meth:`stop` tears everything down."""
+    """Head + ``n_nodes - 1`` worker nodes (1 CPU each, the head ``head_cpus``) on loopback;
+    :meth:`stop` tears everything down."""
 
-    def __init__(self, n_nodes: int = 2, object_store_mb: int = 300):
+    def __init__(self, n_nodes: int = 2, object_store_mb: int = 300, head_cpus: int = 1):
         from ray.cluster_utils import Cluster
 
         self._saved_env: Dict[str, Optional[str]] = {}
@@ -134,7 +135,7 @@ class LocalRayCluster:
         self.extra: List = []
         try:
             self.cluster = Cluster(initialize_head=True, head_node_args=dict(
-                num_cpus=1, include_dashboard=False, temp_dir=self.tmp,
+                num_cpus=head_cpus, include_dashboard=False, temp_dir=self.tmp,
                 object_store_memory=self.object_store))
             for _ in range(n_nodes - 1):
                 self.cluster.add_node(num_cpus=1, object_store_memory=self.object_store)

@@ -6,13 +6,14 @@ The batch stages (:func:`rae_fast.preprocessing.preprocess`,
 an *executor* and consume the results **in input order**, so that what they write does not
 depend on where the work ran. An executor has one method::
 
-    imap(fn, items, *shared) -> iterator of fn(item, *shared), in the order of items
+    imap(fn, items, *shared, chunk=None) -> iterator of fn(item, *shared), in input order
 
 ``fn`` is a module-level function (so that it can be sent to other processes by reference),
 ``items`` are small picklable values (file records, index ranges), and ``shared`` are
 arguments common to every call (settings, a feature matrix): an executor sends them once.
-Only a bounded number of results is ever waiting, so memory stays flat however many items
-there are. Leaving the iterator early (an error, Ctrl-C) cancels the work not yet started.
+``chunk`` is a hint for executors that send work elsewhere: items per task (many for cheap
+items such as file headers); threads ignore it. Only a bounded number of results is ever
+waiting, so memory stays flat however many items there are. Leaving the iterator early (an error, Ctrl-C) cancels the work not yet started.
 
 :class:`ThreadExecutor` is the default (threads of this process);
 :class:`rae_fast.distributed.RayExecutor` runs the same functions as Ray tasks.
@@ -44,7 +45,8 @@ class Executor(Protocol):
     in_process: bool
     workers: int
 
-    def imap(self, fn: Callable, items: Iterable, *shared: Any) -> Iterator[Any]:
+    def imap(self, fn: Callable, items: Iterable, *shared: Any,
+             chunk: Optional[int] = None) -> Iterator[Any]:
         ...
 
 
@@ -66,7 +68,8 @@ class ThreadExecutor:
     def __repr__(self) -> str:
         return f"ThreadExecutor(workers={self.workers})"
 
-    def imap(self, fn: Callable, items: Iterable, *shared: Any) -> Iterator[Any]:
+    def imap(self, fn: Callable, items: Iterable, *shared: Any,
+             chunk: Optional[int] = None) -> Iterator[Any]:
         if self.workers <= 1:
             for item in items:
                 yield fn(item, *shared)

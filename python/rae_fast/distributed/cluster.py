@@ -96,8 +96,23 @@ class RayCluster:
         self.address = address
         self.owns_connection = owns_connection
         self.started_cluster = started_cluster
-        self.nodes: List[Dict[str, Any]] = []
+        self._nodes: Optional[List[Dict[str, Any]]] = None
+        self._pending_check = None
+        self._check_timeout = 60.0
         self._closed = False
+
+    @property
+    def nodes(self) -> List[Dict[str, Any]]:
+        """The alive nodes checked by :func:`connect` (waits for a check still running)."""
+        self.check()
+        return list(self._nodes or [])
+
+    def check(self) -> None:
+        """Wait for the worker check that :func:`connect` started (if it is still running) and
+        raise :class:`ClusterError` when a node cannot run rae_fast; no-op afterwards."""
+        if self._pending_check is not None:
+            pending, self._pending_check = self._pending_check, None
+            self._nodes = _collect_check(self.ray, *pending, timeout=self._check_timeout)
 
     @property
     def num_cpus(self) -> int:
@@ -118,13 +133,13 @@ class RayCluster:
         self.close()
 
     def __repr__(self) -> str:
-        return (f"RayCluster(address={self.address!r}, nodes={len(self.nodes)}, "
-                f"started_cluster={self.started_cluster})")
+        return (f"RayCluster(address={self.address!r}, started_cluster="
+                f"{self.started_cluster})")
 
 
 def connect(address: str = "auto", *, num_cpus: Optional[int] = None,
             runtime_env: Optional[Dict[str, Any]] = None, check: bool = True,
-            timeout: float = 10.0) -> RayCluster:
+            timeout: float = 10.0, wait: bool = True) -> RayCluster:
     """Join a Ray cluster (or start one here) and check that every node can run rae_fast.
 
     Parameters
@@ -142,6 +157,10 @@ def connect(address: str = "auto", *, num_cpus: Optional[int] = None,
         Run the worker check (see the module docstring).
     timeout : float
         Seconds to wait for the cluster's port to answer, and (x 6) for each node's check.
+    wait : bool
+        Wait for the check here (default). ``False`` returns at once and lets the check run
+        while the caller prepares its work; :meth:`RayCluster.check` (which
+        :class:`RayExecutor` calls before using any result) waits for it and raises.
 
     Returns
     -------
@@ -200,7 +219,10 @@ def connect(address: str = "auto", *, num_cpus: Optional[int] = None,
         cluster = RayCluster(ray, address, owns_connection=True, started_cluster=False)
     try:
         if check:
-            cluster.nodes = check_workers(ray, timeout=6 * timeout)
+            cluster._pending_check = _submit_check(ray)
+            cluster._check_timeout = 6 * timeout
+            if wait:
+                cluster.check()
     except BaseException:
         cluster.close()
         raise
@@ -212,6 +234,11 @@ def connect(address: str = "auto", *, num_cpus: Optional[int] = None,
 def check_workers(ray, timeout: float = 60.0) -> List[Dict[str, Any]]:
     """Import rae_fast on every alive node of the connected cluster; raise ``ClusterError``
     naming the nodes that cannot, or that run another version. Returns the nodes."""
+    return _collect_check(ray, *_submit_check(ray), timeout=timeout)
+
+
+def _submit_check(ray):
+    """Start the probe on every alive node: ``(nodes, refs, start time)``."""
     from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
     from ._probe import probe
@@ -222,7 +249,10 @@ def check_workers(ray, timeout: float = 60.0) -> List[Dict[str, Any]]:
     for n in nodes:
         strategy = NodeAffinitySchedulingStrategy(n["NodeID"], soft=False)
         refs.append(remote.options(scheduling_strategy=strategy).remote())
-    t0 = time.monotonic()
+    return nodes, refs, time.monotonic()
+
+
+def _collect_check(ray, nodes, refs, t0: float, timeout: float) -> List[Dict[str, Any]]:
     ready, waiting = ray.wait(refs, num_returns=len(refs), timeout=timeout)
     problems, out = [], []
     for n, ref in zip(nodes, refs):

@@ -147,11 +147,14 @@ class RayExecutor:
                                     max_retries=self.max_retries, retry_exceptions=False,
                                     name=f"rae_fast.{fn.__name__}")
 
-    def imap(self, fn: Callable, items: Iterable, *shared: Any) -> Iterator[Any]:
-        """``fn(item, *shared)`` for every item, in order (see the module docstring)."""
+    def imap(self, fn: Callable, items: Iterable, *shared: Any,
+             chunk: Optional[int] = None) -> Iterator[Any]:
+        """``fn(item, *shared)`` for every item, in order (see the module docstring);
+        ``chunk``: items per task that the caller suggests (cheap items), else
+        ``block_size``."""
         ray = self.cluster.ray
         workers = self.workers
-        size = self.block_size
+        size = check_int(chunk, "chunk", 1, allow_none=True) or self.block_size
         if size is None:
             n = len(items) if hasattr(items, "__len__") else None
             size = DEFAULT_BLOCK_SIZE if n is None else \
@@ -173,6 +176,7 @@ class RayExecutor:
         try:
             while len(pending) < max_pending and submit():
                 pass
+            self.cluster.check()            # every node can run rae_fast (see connect)
             while pending:
                 try:
                     results = ray.get(pending[0])

@@ -31,14 +31,18 @@ __all__ = ["preprocess", "write_autocorrelograms", "generate", "cross_validate",
 
 @contextlib.contextmanager
 def _cluster(address: str, cluster: Optional[RayCluster],
-             runtime_env: Optional[Dict[str, Any]]) -> Iterator[RayCluster]:
+             runtime_env: Optional[Dict[str, Any]], wait: bool = True
+             ) -> Iterator[RayCluster]:
+    """The given cluster, or a connection opened (and closed) here. ``wait=False``: the
+    worker check runs while the stage prepares its work; the executor waits for it before
+    using any result (only for stages that write nothing before their first results)."""
     if cluster is not None:
         if not isinstance(cluster, RayCluster):
             raise TypeError(f"cluster must be a RayCluster (rae_fast.distributed.connect), got "
                             f"{type(cluster).__name__}")
         yield cluster
         return
-    with connect(address, runtime_env=runtime_env) as opened:
+    with connect(address, runtime_env=runtime_env, wait=wait) as opened:
         yield opened
 
 
@@ -62,7 +66,9 @@ def preprocess(basedir, output, settings: FeatureSettings = FeatureSettings(),
     """
     from ..preprocessing import preprocess as _preprocess
 
-    with _cluster(address, cluster, runtime_env) as c:
+    # the nodes are checked while the collection is parsed; the header pass (before anything
+    # is written) waits for the check
+    with _cluster(address, cluster, runtime_env, wait=False) as c:
         executor = RayExecutor(c, block_size=block_size)
         return _preprocess(basedir, output, settings, parser=parser,
                            parser_options=parser_options, workers=executor.workers,

@@ -161,7 +161,7 @@ def preprocess(basedir: PathLike, output: PathLike, settings: FeatureSettings = 
     bad: List[Tuple[str, str]] = []
     shapes: Dict[Tuple[int, ...], List] = {}  # shape -> [count, first file]
     good = []
-    with contextlib.closing(executor.imap(_info_or_error, instances)) as infos:
+    with contextlib.closing(executor.imap(_info_or_error, instances, chunk=256)) as infos:
         for inst, info in zip(instances, infos):   # consumed as they come: memory stays flat
             _check_header(inst, info, settings, bad, shapes, good)
     if bad and not skip_bad:
