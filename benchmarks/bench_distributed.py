@@ -16,9 +16,9 @@ Groups (compare rows within a group; ``extra_info`` holds the figures of docs/sc
     written with ``ray.data`` (``map_batches`` in order, ``iter_batches`` into the writer) as a
     peer. ``clips_per_s``; ``peak_rss_mib`` is the driver's peak resident memory (the Ray
     workers are other processes).
-``preprocess driver memory (400 clips)``
-    the same commands on ESC-10 itself: with the 4000-clip rows, the driver's memory as the
-    collection grows ten times.
+``preprocess driver memory (400 clips)``, ``(12000 clips)``
+    the same commands on ESC-10 itself and thirty times: with the 4000-clip rows, the driver's
+    memory as the collection grows thirty times.
 ``preprocess 4000 clips: Ray / --workers 2, interleaved``
     ``--workers 2``, ``--ray`` on the two-node cluster and ``--ray`` on a one-node cluster
     with 2 CPUs (no transfer of results between nodes) in turn, three times: per-round
@@ -67,16 +67,26 @@ def esc10():
     return ESC10
 
 
-@pytest.fixture(scope="module")
-def esc10x10(esc10, tmp_path_factory):
-    """ESC-10 layout with every clip linked 10 times (symbolic links, no copies)."""
-    root = tmp_path_factory.mktemp("esc10x10")
+def _repeat(esc10: Path, root: Path, times: int) -> Path:
+    """ESC-10 layout with every clip linked ``times`` times (symbolic links, no copies)."""
     for d in sorted(p for p in esc10.iterdir() if p.is_dir()):
         (root / d.name).mkdir()
         for f in sorted(d.glob("*.ogg")):
-            for r in range(10):
+            for r in range(times):
                 os.symlink(f, root / d.name / f"{f.stem}-r{r}{f.suffix}")
     return root
+
+
+@pytest.fixture(scope="module")
+def esc10x10(esc10, tmp_path_factory):
+    """ESC-10 ten times: 4000 clips."""
+    return _repeat(esc10, tmp_path_factory.mktemp("esc10x10"), 10)
+
+
+@pytest.fixture(scope="module")
+def esc10x30(esc10, tmp_path_factory):
+    """ESC-10 thirty times: 12000 clips."""
+    return _repeat(esc10, tmp_path_factory.mktemp("esc10x30"), 30)
 
 
 @pytest.fixture(scope="module")
@@ -123,6 +133,7 @@ def _bench(benchmark, group, peer, n, cmd, env=None, rounds=2):
 
 G4000 = "preprocess ESC-10 x10 (4000 clips)"
 G400 = "preprocess driver memory (400 clips)"
+G12000 = "preprocess driver memory (12000 clips)"
 
 
 def test_local_workers_2(benchmark, esc10x10, esc10, tmp_path):
@@ -159,6 +170,19 @@ def test_ray_2_workers_400(benchmark, cluster, esc10, tmp_path):
         cluster.add_node()
     _bench(benchmark, G400, "ray, 2 workers", 400,
            _preprocess_cmd(esc10, tmp_path / "o.nc", "--ray", cluster.address),
+           env=cluster.env(), rounds=1)
+
+
+def test_local_workers_2_12000(benchmark, esc10x30, tmp_path):
+    _bench(benchmark, G12000, "rae_fast", 12000,
+           _preprocess_cmd(esc10x30, tmp_path / "o.nc", "--workers", "2"), rounds=1)
+
+
+def test_ray_2_workers_12000(benchmark, cluster, esc10x30, tmp_path):
+    if len(cluster.extra) == 0:
+        cluster.add_node()
+    _bench(benchmark, G12000, "ray, 2 workers", 12000,
+           _preprocess_cmd(esc10x30, tmp_path / "o.nc", "--ray", cluster.address),
            env=cluster.env(), rounds=1)
 
 

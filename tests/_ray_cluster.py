@@ -50,6 +50,10 @@ sys.meta_path.insert(0, _OldVersion())
 '''
 
 
+#: One token for every cluster these helpers start in this process (a driver may join any).
+_TOKEN = secrets.token_hex(16)
+
+
 def _refresh_ray_auth() -> None:
     """Ray caches its authentication settings when imported; read the environment again."""
     from ray._raylet import AuthenticationTokenLoader, Config
@@ -128,7 +132,7 @@ class LocalRayCluster:
         from ray.cluster_utils import Cluster
 
         self._saved_env: Dict[str, Optional[str]] = {}
-        self._set_env(RAY_AUTH_MODE="token", RAY_AUTH_TOKEN=secrets.token_hex(16),
+        self._set_env(RAY_AUTH_MODE="token", RAY_AUTH_TOKEN=_TOKEN,
                       RAY_USAGE_STATS_ENABLED="0", RAY_ADDRESS=None)
         self.tmp = tempfile.mkdtemp(prefix="rfr", dir="/tmp")
         self.object_store = object_store_mb << 20
@@ -156,7 +160,7 @@ class LocalRayCluster:
 
     def env(self) -> Dict[str, str]:
         """Environment for a driver subprocess (the CLI) joining this cluster."""
-        return dict(os.environ)
+        return dict(os.environ, RAY_AUTH_MODE="token", RAY_AUTH_TOKEN=_TOKEN)
 
     def add_node(self, sitecustomize: Optional[str] = None, num_cpus: int = 1):
         """Another node, optionally with a ``sitecustomize.py`` for its worker processes."""

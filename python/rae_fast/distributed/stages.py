@@ -127,15 +127,22 @@ def generate(model, input_path, output_path, batch_size: int = 500, device: str 
             runner.close()
 
 
+def _split_executor(c: RayCluster, kwargs: Dict[str, Any]) -> RayExecutor:
+    """One split per task; one GPU per task for an MLP on CUDA."""
+    on_gpu = str(kwargs.get("device", "cpu")).startswith("cuda")
+    return RayExecutor(c, block_size=1, num_gpus=1 if on_gpu else 0)
+
+
 def cross_validate(dataset, classifier="mlp", *, address: str = "auto",
                    cluster: Optional[RayCluster] = None,
                    runtime_env: Optional[Dict[str, Any]] = None, **kwargs):
     """:func:`rae_fast.evaluation.cross_validate` with every fold x repeat a Ray task (the
-    features are sent once). The result equals the local one with the same seed."""
+    features are sent once). The result equals the local one with the same seed (on workers
+    with the same kind of CPU: float results may differ between instruction sets)."""
     from ..evaluation import cross_validate as _cv
 
     with _cluster(address, cluster, runtime_env) as c:
-        return _cv(dataset, classifier, executor=RayExecutor(c, block_size=1), **kwargs)
+        return _cv(dataset, classifier, executor=_split_executor(c, kwargs), **kwargs)
 
 
 def evaluate_partitions(dataset, train_partitions, eval_partitions, classifier="mlp", *,
@@ -146,4 +153,4 @@ def evaluate_partitions(dataset, train_partitions, eval_partitions, classifier="
 
     with _cluster(address, cluster, runtime_env) as c:
         return _ep(dataset, train_partitions, eval_partitions, classifier,
-                   executor=RayExecutor(c, block_size=1), **kwargs)
+                   executor=_split_executor(c, kwargs), **kwargs)
