@@ -78,7 +78,7 @@ def test_rae_fast_preprocess(benchmark, esc10, tmp_path, workers):
 
     def run():
         return preprocess(ESC10, out, _settings(), workers=workers, resume=False,
-                          show_progress=False)
+                          progress=False)
 
     cpu = _CpuClock(run)
     res = benchmark.pedantic(cpu, rounds=3, iterations=1, warmup_rounds=1)

@@ -1,7 +1,9 @@
 # Compiler warnings for the project's own targets.
 function(rae_set_warnings target)
   if(MSVC)
+    # /W4; std::getenv is fine here (no _dupenv_s)
     target_compile_options(${target} PRIVATE /W4)
+    target_compile_definitions(${target} PRIVATE _CRT_SECURE_NO_WARNINGS)
   else()
     target_compile_options(${target} PRIVATE -Wall -Wextra -Wno-unused-parameter)
   endif()

@@ -332,3 +332,25 @@ def test_fmin_and_max_lag_together_fail_before_any_work(tmp_path, capsys):
                      "--fmin", "100", "--max-lag", "50"]) == 2
     assert "not both" in capsys.readouterr().err
     assert not (tmp_path / "o").exists() or not any((tmp_path / "o").rglob("*.npy"))
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX file names are bytes")
+def test_file_names_that_are_not_utf8(tmp_path, write_audio, capsys):
+    """A valid clip whose name is not UTF-8 gives every output (the OBJ comment names it
+    printably); a bad one is named printably."""
+    import os
+
+    d = tmp_path / "in"
+    os.rename(write_audio(d / "tmp.wav", duration=0.4, sr=8000),
+              os.fsencode(d) + b"/caf\xe9.wav")
+    (d / "x.wav").write_bytes(b"junk" * 10)
+    os.rename(d / "x.wav", os.fsencode(d) + b"/bad\xff.wav")
+    out = tmp_path / "out"
+    rc, _, err = run([d, "--out", out, "--format", "npy", "obj", "--skip-bad", "--quiet", *FAST],
+                     capsys)
+    assert rc == 1 and "bad\\xff.wav: is not a readable audio file" in err
+    assert "caf" not in err
+    names = sorted(os.listdir(os.fsencode(out)))
+    assert b"caf\xe9.obj" in names and b"caf\xe9.npy" in names
+    text = open(os.fsencode(out) + b"/caf\xe9.obj", encoding="utf-8").read(2000)
+    assert "caf\\xe9.wav" in text

@@ -311,3 +311,160 @@ def test_esc10_with_audeep_settings(tmp_path, esc10_path, capsys):
     x = ds.features[[0, 399]]
     assert x.min() == -1.0 and x.max() == 1.0
     ds.close()
+
+
+# ------------------------------------------------ messy collections: rates, lengths, names
+
+TINY = ["--window-width", "0.04", "--window-overlap", "0.02", "--mel-spectrum", "16", "--quiet"]
+
+
+@pytest.fixture
+def messy(tmp_path, write_audio):
+    """Class folders with 16 / 22.05 / 44.1 kHz, mono and stereo WAV/FLAC/OGG clips of
+    different lengths, a damaged Ogg, a text file named .wav and a Latin-1 file name."""
+    root = tmp_path / "messy"
+    rates = (16000, 16000, 22050, 44100, 16000, 22050, 16000, 44100)
+    for i, sr in enumerate(rates):
+        write_audio(root / ("ab"[i % 2]) / f"c{i}{('.wav', '.flac', '.ogg')[i % 3]}",
+                    duration=0.6 + 0.1 * i, sr=sr, channels=1 + i % 2, seed=i)
+    ogg = write_audio(root / "a" / "damaged.ogg", duration=1.0, sr=16000, seed=20)
+    data = bytearray(ogg.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    ogg.write_bytes(bytes(data))
+    (root / "b" / "readme.wav").write_text("not audio\n")
+    plain = write_audio(root / "b" / "tmp.wav", duration=0.8, sr=16000, seed=30)
+    os.rename(plain, os.fsencode(root) + b"/b/caf\xe9.wav")
+    return root
+
+
+def test_preprocess_messy_folder_lists_every_problem_with_flags_and_a_working_command(
+        tmp_path, messy, capsys):
+    import shlex
+
+    out = tmp_path / "m.nc"
+    code, text, err = run_cli(["preprocess", "--basedir", messy, "--output", out] + TINY, capsys)
+    assert code == 2 and "Traceback" not in err and not out.exists()
+    assert "2 unusable audio file(s)" in err and "with --skip-bad they are left out" in err
+    assert "a/damaged.ogg: is corrupt: Ogg page" in err
+    assert "b/readme.wav: is not a readable audio file" in err
+    assert "16000 Hz (5 files, e.g. a/c0.wav)" in err and "44100 Hz (2 files" in err
+    assert "--sr 16000 (the most common rate) or --sr auto" in err
+    assert "--fixed-length auto (the median clip length" in err
+    assert "--fixed-length SECONDS" in err and "--chunk-length and --chunk-count" in err
+    assert "fixed_length" not in err and "sr=" not in err and "skip_bad" not in err
+    command = err.split("this command deals with all of it:\n")[1].strip()
+    argv = shlex.split(command)
+    assert argv[:2] == ["rae-fast", "preprocess"]
+    assert {"--skip-bad", "--sr", "--fixed-length"} <= set(argv) and "auto" in argv
+    code, text, err = run_cli(argv[1:], capsys)
+    assert code == 0, err
+    assert "--sr auto: 16000 Hz, the most common rate (5 of 9 files)" in text
+    assert "--fixed-length auto: " in text and "the median clip length" in text
+    assert "skipped 2 unusable file(s)" in text and "wrote 9 instances" in text
+    ds = load(out)
+    assert ds.attrs["preprocess.sr"] == 16000 and isinstance(
+        ds.attrs["preprocess.fixed_length"], float)
+    assert "b/caf\\xe9.wav" in ds.filenames.tolist() and len(ds.attrs["skipped_files"]) == 2
+
+
+def test_inspect_messy_folder_shows_rates_and_what_to_do(messy, capsys):
+    code, text, _ = run_cli(["inspect", messy], capsys)
+    assert code == 1     # unreadable files
+    assert "16000 Hz (5 files), 22050 Hz (2 files), 44100 Hz (2 files)" in text
+    assert "a/damaged.ogg" in text and "checksum" in text
+    assert "note: the files have 3 sample rates: preprocess them with --sr 16000" in text
+    assert "--fixed-length auto (the median" in text and "median length" in text
+    code, text, _ = run_cli(["inspect", messy, "--json"], capsys)
+    info = json.loads(text)
+    assert info["sample_rate_counts"] == {"16000": 5, "22050": 2, "44100": 2}
+    assert info["median_length_s"] == pytest.approx(0.9, abs=0.01)
+
+
+@pytest.mark.parametrize("flag, value, needle", [
+    ("--sr", "fast", "expected a rate in Hz or 'auto'"), ("--sr", "0", "> 0"),
+    ("--fixed-length", "long", "expected a length in seconds or 'auto'"),
+])
+def test_auto_flags_are_checked_by_argparse(tmp_path, small, capsys, flag, value, needle):
+    root, _ = small
+    with pytest.raises(SystemExit) as exc:
+        main(["preprocess", "--basedir", str(root), flag, value])
+    assert exc.value.code == 2 and needle in capsys.readouterr().err
+
+
+def test_fmin_above_nyquist_is_refused_by_preprocess(tmp_path, small, capsys):
+    root, _ = small
+    args = ["preprocess", "--basedir", root, "--output", tmp_path / "a.nc", "--features",
+            "autocorrelogram", "--fixed-length", "1.0", "--quiet", "--skip-bad"]
+    code, _, err = run_cli(args + ["--fmin", 30000], capsys)
+    assert code == 2 and "fmin (30000.0 Hz) must be at most the Nyquist frequency, sr / 2 = " \
+        "8000.0 Hz (the files' rate: 16000 Hz)" in err
+    code, _, err = run_cli(args + ["--fmin", 30000, "--sr", 44100], capsys)
+    assert code == 2 and "sr / 2 = 22050.0 Hz" in err
+    assert not (tmp_path / "a.nc").exists() and not (tmp_path / "a.nc.partial").exists()
+
+
+def test_pretend_with_auto_settings(tmp_path, messy, capsys):
+    code, text, err = run_cli(["preprocess", "--basedir", messy, "--output", tmp_path / "p.nc",
+                               "--pretend", 0, "--pretend-output", tmp_path / "p.png",
+                               "--sr", "auto", "--fixed-length", "auto"] + TINY, capsys)
+    assert code == 0, err
+    assert "--sr auto: 16000 Hz" in text and "--fixed-length auto:" in text
+    assert (tmp_path / "p.png").is_file()
+
+
+def test_non_utf8_names_with_a_strict_terminal(tmp_path, messy):
+    """stdout that refuses lone surrogates (a UTF-8 locale): nothing crashes, names show as
+    \\xNN; the escaped name goes through generate and export unchanged."""
+    env = dict(os.environ, PYTHONIOENCODING="utf-8:strict")
+    odd = os.fsencode(tmp_path) + b"/d\xe9j\xe0"
+    os.rename(os.fsencode(messy), odd)
+    cmd = [sys.executable, "-m", "rae_fast"]
+    p = subprocess.run(cmd + ["inspect", odd], capture_output=True, env=env)
+    assert p.returncode == 1 and b"data set in " in p.stdout and b"d\\xe9j\\xe0" in p.stdout
+    out = tmp_path / "o.nc"
+    p = subprocess.run(cmd + ["preprocess", "--basedir", odd, "--output", out, "--sr", "auto",
+                              "--fixed-length", "auto", "--skip-bad", *TINY],
+                       capture_output=True, env=env)
+    assert p.returncode == 0, p.stderr
+    p = subprocess.run(cmd + ["inspect", out], capture_output=True, env=env)
+    assert p.returncode == 0 and b"d\\xe9j\\xe0" in p.stdout    # source.basedir
+
+
+def test_escaped_names_round_trip_through_generate_and_export(tmp_path, messy, capsys):
+    pytest.importorskip("torch")
+    pytest.importorskip("onnxruntime")
+    specs = tmp_path / "s.nc"
+    assert run_cli(["preprocess", "--basedir", messy, "--output", specs, "--sr", "auto",
+                    "--fixed-length", "auto", "--skip-bad"] + TINY, capsys)[0] == 0
+    run = tmp_path / "run"
+    assert run_cli(["train", "--input", specs, "--run-dir", run, "--num-epochs", 1,
+                    "--num-layers", 1, "--num-units", 4, "--quiet"], capsys)[0] == 0
+    assert run_cli(["export-onnx", run, "--output", tmp_path / "e.onnx", "--no-autoencoder"],
+                   capsys)[0] == 0
+    reps = tmp_path / "r.nc"
+    assert run_cli(["generate", "--model", tmp_path / "e.onnx", "--input", specs, "--output",
+                    reps, "--quiet"], capsys)[0] == 0
+    assert "b/caf\\xe9.wav" in load(reps).filenames.tolist()
+    code, text, _ = run_cli(["inspect", reps, "--json", "--instance", 0], capsys)
+    assert code == 0
+    assert run_cli(["export", "--input", reps, "--format", "csv", "--output", tmp_path / "csv"],
+                   capsys)[0] == 0
+    rows = (tmp_path / "csv" / "r.csv").read_text(encoding="utf-8")
+    assert "b/caf\\xe9.wav," in rows
+
+
+def test_esc10_fixed_length_auto(tmp_path, esc10_path, capsys):
+    out = tmp_path / "esc10.nc"
+    code, text, err = run_cli([
+        "preprocess", "--basedir", esc10_path, "--output", out, "--fixed-length", "auto",
+        "--center-fixed", "--workers", 2, "--quiet"], capsys)
+    assert code == 0, err
+    assert "--fixed-length auto: 5.001 s, the median clip length" in text
+    ds = load(out, lazy=True)
+    assert ds.feature_shape == (124, 128) and len(ds) == 400
+    assert int(ds.attrs["preprocess.fixed_length"] * 44100) == 220544
+    ds.close()
+    code, _, err = run_cli(["preprocess", "--basedir", esc10_path, "--output",
+                            tmp_path / "x.nc", "--quiet"], capsys)
+    assert code == 2 and "--fixed-length auto (the median clip length, 5.001 s)" in err
+    assert "rae-fast preprocess --basedir" in err and "--fixed-length auto" in err

@@ -2,6 +2,7 @@
 once through ``python -m rae_fast``."""
 import csv
 import json
+import shlex
 import subprocess
 import sys
 
@@ -256,12 +257,19 @@ def test_ctrl_c_during_training_exits_130_and_keeps_complete_epochs(tmp_path, sp
 
     monkeypatch.setattr(training, "_train_epoch", interrupted)
     run = tmp_path / "run"
-    assert run_cli("train", "--input", specs, "--run-dir", run, "--num-epochs", "3", *TINY) == 130
-    assert "interrupted" in capsys.readouterr().err
+    argv = ["train", "--input", str(specs), "--run-dir", str(run), "--num-epochs", "3", *TINY]
+    assert run_cli(*argv) == 130
+    err = capsys.readouterr().err.strip().splitlines()
+    # the message names the exact command that continues the run (the same one plus
+    # --continue): running the same command again refuses a run that holds checkpoints
+    assert err == [f"rae-fast train: interrupted; continue from epoch 1 (saved in {run}) with: "
+                   + shlex.join(["rae-fast", *argv, "--continue"])]
     monkeypatch.setattr(training, "_train_epoch", real)
     assert sorted(p.name for p in (run / "checkpoints").iterdir()) == ["epoch_0001.pt"]
     assert not [p for p in run.rglob("*") if p.name.startswith(".")]   # no temp files left
-    assert run_cli("train", "--input", specs, "--run-dir", run, "--continue", "--quiet") == 0
+    assert run_cli(*argv) == 2
+    assert "already holds a training run" in capsys.readouterr().err
+    assert run_cli(*shlex.split(err[0].split(" with: ", 1)[1])[1:]) == 0
     assert [e for e, _ in list_checkpoints(run)] == [1, 2, 3]
 
 

@@ -98,3 +98,32 @@ def test_user_folder_without_folds_gets_four(tmp_path, capsys):
     with load(out / "representations.nc") as r:
         assert r.n_folds == 4 and len(r) == 8
     assert not (out / "audio").exists()  # the user's folder is used, nothing synthesised
+
+
+def test_user_folder_with_different_lengths_and_rates(tmp_path, capsys):
+    """ESC-10-like: clips of different lengths (the demo used to stop at 'the clips give
+    features of different lengths'), two sample rates and an unusable file."""
+    data = tmp_path / "classes"
+    for c in ("chirp", "click_train"):
+        (data / c).mkdir(parents=True)
+        for i in range(4):
+            sr = 22050 if i == 0 else 16000
+            sf.write(data / c / f"{c}{i}.wav", synth_clip(c, sr, 0.8 + 0.15 * i, rng=i), sr)
+    (data / "chirp" / "broken.wav").write_text("not audio")
+    out = tmp_path / "o"
+    assert main(["demo", "--quick", "--data", str(data), "--out", str(out), "--epochs", "1",
+                 "--threads", "1"]) == 0
+    text = capsys.readouterr().out
+    assert "--sr auto: 16000 Hz, the most common rate (6 of 8 files)" in text
+    assert "--fixed-length auto: 0.95 s, the median clip length" in text
+    assert "skipped 1 unusable file(s)" in text and "chirp/broken.wav" in text
+    assert "every recording cut or padded to 0.95 s (centred) at 16000 Hz (chosen by " \
+           "--fixed-length auto and --sr auto)" in text
+    with load(out / "spectrograms.nc") as s:
+        assert len(s) == 8 and s.attrs["preprocess.sr"] == 16000
+        assert s.attrs["preprocess.fixed_length"] == pytest.approx(0.95)
+    assert (out / "evaluation.json").is_file()
+    # another length is another run: refused in the same folder
+    assert main(["demo", "--quick", "--data", str(data), "--out", str(out), "--epochs", "1",
+                 "--fixed-length", "2"]) == 2
+    assert "(--fixed-length)" in capsys.readouterr().err

@@ -1,12 +1,21 @@
 """Tests of rae_fast.layouts: one parser per layout, detection, options, errors."""
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 
 from rae_fast.preprocessing import FeatureSettings, preprocess
 from rae_fast.dataset import MISSING, load
-from rae_fast.layouts import PARSERS, detect_parser, get_parser, parse_dataset
+from rae_fast.layouts import (
+    PARSERS,
+    detect_parser,
+    escape_filename,
+    get_parser,
+    parse_dataset,
+    unescape_filename,
+)
 
 LAYOUTS = ["esc", "esc50", "dcase", "urbansound8k", "partitioned", "cross_validated",
            "class_folders", "no_metadata"]
@@ -227,3 +236,43 @@ def test_preprocess_every_layout(tmp_path, make_collection, layout):
             assert ds.partition[i] == inst.partition
     assert ds.is_labelled == (layout != "no_metadata")
     assert float(ds.features.min()) == -1.0 and float(ds.features.max()) == 1.0
+
+
+# --------------------------------------------------------------- names that are not UTF-8
+
+def test_escape_filename_is_lossless_and_leaves_utf8_names_alone():
+    import random
+
+    latin1 = os.fsdecode(b"caf\xe9.wav")
+    assert escape_filename(latin1) == "caf\\xe9.wav"
+    assert os.fsencode(unescape_filename("caf\\xe9.wav")) == b"caf\xe9.wav"
+    for name in ("café.wav", "a b/c-d.ogg", "back\\slash.wav", "日本語.flac", "end\\"):
+        assert escape_filename(name) == name
+    # a literal backslash that would read as an escape is doubled, and comes back
+    assert escape_filename("a\\xe9.wav") == "a\\\\xe9.wav"
+    assert escape_filename("a\\" + os.fsdecode(b"\xff")) == "a\\\\\\xff"
+    rng = random.Random(0)
+    alphabet = ["a", "\\", "x", "u", "e", "9", "d", "8", "é", "/", "\udce9", "\udc80", "\ud800"]
+    for _ in range(20000):
+        name = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 8)))
+        text = escape_filename(name)
+        text.encode("utf-8")                        # always valid UTF-8
+        assert unescape_filename(text) == name
+
+
+@pytest.mark.skipif(os.name == "nt", reason="POSIX file names are bytes")
+def test_parsers_store_escaped_names_and_labels(tmp_path, write_audio):
+    root = tmp_path / "coll"
+    for label in (b"caf\xe9", b"tea"):
+        os.makedirs(os.fsencode(root) + b"/" + label)
+        for i in range(2):
+            plain = write_audio(root / "tmp.wav", duration=0.2, sr=8000, seed=i)
+            os.rename(plain, os.fsencode(root) + b"/" + label + b"/" + b"n%d\xff.wav" % i)
+    ds = parse_dataset(root)
+    assert ds.parser == "class_folders" and ds.label_map == {"caf\\xe9": 0, "tea": 1}
+    names = sorted(i.filename for i in ds.instances)
+    assert names == ["caf\\xe9/n0\\xff.wav", "caf\\xe9/n1\\xff.wav", "tea/n0\\xff.wav",
+                     "tea/n1\\xff.wav"]
+    for inst in ds.instances:
+        assert inst.path.is_file()                  # the real path still opens
+        assert inst.path == (root / unescape_filename(inst.filename)).absolute()

@@ -661,3 +661,73 @@ def test_generic_write_checks_the_mesh(tmp_path):
     with pytest.raises(TypeError, match="normals"):
         obj.autocorrelogram_mesh(np.zeros((2, 2)), [0, 1], [0, 1], normals="yes")
     assert sorted(q.name for q in tmp_path.iterdir()) == ["tri.obj"]
+
+
+# ----------------------------------------------------------------------- truncated files
+
+@pytest.mark.parametrize("normals", [False, True])
+def test_a_file_cut_at_any_byte_raises_or_reads_completely(tmp_path, normals):
+    """Cut short (a full disk, a crash, a failed copy) at every byte offset, a file written by
+    write_autocorrelogram either raises a ValueError naming the file or -- cut at its very
+    end -- reads back completely. Never fewer frames or faces than its header announces."""
+    A = np.random.default_rng(3).standard_normal((3, 2)).astype(np.float32)
+    times, lags = rae_fast.autocorrelogram_axes(2, 3, sr=16000)
+    full = obj.write_autocorrelogram(tmp_path / "full.obj", A, times, lags, normals=normals)
+    data = full.read_bytes()
+    whole = obj.read(full)
+    cut = tmp_path / "cut.obj"
+    for n in range(len(data) + 1):
+        cut.write_bytes(data[:n])
+        if n == len(data):
+            B, _, _ = obj.read_autocorrelogram(cut)
+            assert np.array_equal(A, B)
+            continue
+        for reader in (obj.read, obj.read_autocorrelogram):
+            with pytest.raises(ValueError) as info:
+                reader(cut)
+            assert str(cut) in str(info.value), (n, str(info.value))
+    assert len(whole.vertices) == 6 and len(whole.faces) == 2
+    # the cuts after the header are reported as such, with what is missing
+    cut.write_bytes(data[:data.index(b"\nf ") + 1])        # every vertex, no face
+    with pytest.raises(ValueError, match=r"cut\.obj is truncated: its header announces 2 "
+                                         r"frames x 3 lags, but it holds 0 of 2 faces"):
+        obj.read(cut)
+    start = data.index(b"\nv ") + 1
+    cut.write_bytes(data[:data.index(b"\n", start) - 2])  # the first vertex loses 2 digits
+    with pytest.raises(ValueError, match=r"cut\.obj is truncated: its last line 'v .*' is "
+                                         r"incomplete"):
+        obj.read(cut)
+
+
+def test_truncation_messages_say_what_is_missing(tmp_path):
+    A = np.arange(12, dtype=np.float32).reshape(4, 3)
+    path = obj.write_autocorrelogram(tmp_path / "a.obj", A, np.arange(3.0), np.arange(4.0))
+    data = path.read_bytes()
+    lines = data.splitlines(keepends=True)
+    first_v = next(i for i, line in enumerate(lines) if line.startswith(b"v "))
+    short = tmp_path / "short.obj"
+    short.write_bytes(b"".join(lines[:first_v + 7]))           # 7 of 12 vertices
+    with pytest.raises(ValueError, match=r"short\.obj is truncated: its header announces 3 "
+                                         r"frames x 4 lags, but it holds 7 of 12 vertices, "
+                                         r"0 of 12 texture coordinates, 0 of 6 faces"):
+        obj.read_autocorrelogram(short)
+    short.write_bytes(data[:-3])
+    with pytest.raises(ValueError, match=r"short\.obj is truncated: its last line 'f .*' is "
+                                         r"incomplete \(no line end after \d+ bytes\)"):
+        obj.read(short)
+    short.write_bytes(data + b"f 1/1 2/2 3/3\n")             # more than announced
+    with pytest.raises(ValueError, match=r"is inconsistent: .* holds 7 of 6 faces"):
+        obj.read(short)
+    short.write_bytes(data[:data.index(b"# grid")])           # the header itself is cut
+    with pytest.raises(ValueError, match="truncated: it starts like a rae_fast autocorrelogram"):
+        obj.read(short)
+
+
+def test_files_of_other_tools_are_read_as_before(tmp_path):
+    """Without rae_fast's header there is nothing to compare with: a file cut at a line end
+    reads as the mesh it holds, and a missing final line end is fine."""
+    p = write_bytes(tmp_path, b"# made elsewhere\n" + TRI + b"f 1 2 3\nf 1 3 4")
+    m = obj.read(p)
+    assert len(m.vertices) == 4 and len(m.faces) == 2
+    p = write_bytes(tmp_path, TRI[:-len(b"v 0 1 0\n")] + b"f 1 2 3\n", "cut.obj")
+    assert len(obj.read(p).vertices) == 3

@@ -52,10 +52,13 @@ def test_onnx_runtime_matches_torch(cell, layers, bi_enc, bi_dec):
         x = rng.uniform(-1, 1, (b, t, 7)).astype(np.float32)
         with torch.no_grad():
             recon, rep = m(torch.from_numpy(x))
-        (r1,) = enc.run(None, {"features": x})
+            frames = m.encode_frames(torch.from_numpy(x))
+        r1, f1 = enc.run(None, {"features": x})
         r2, rep2 = ae.run(None, {"features": x})
         assert r1.shape == (b, m.config.representation_size) and r2.shape == (b, t, 7)
+        assert f1.shape == (b, t, (2 if bi_enc else 1) * m.config.num_units) == frames.shape
         np.testing.assert_allclose(r1, rep.numpy(), rtol=0, atol=TOL)
+        np.testing.assert_allclose(f1, frames.numpy(), rtol=0, atol=TOL)
         np.testing.assert_allclose(rep2, rep.numpy(), rtol=0, atol=TOL)
         np.testing.assert_allclose(r2, recon.numpy(), rtol=0, atol=TOL)
 
@@ -82,9 +85,11 @@ def test_graph_structure_dynamic_axes_and_metadata(tmp_path):
     (inp,) = proto.graph.input
     dims = [d.dim_param or d.dim_value for d in inp.type.tensor_type.shape.dim]
     assert inp.name == "features" and dims == ["batch", "time", 7]
-    (out,) = proto.graph.output
-    assert out.name == "representation"
+    out, frames = proto.graph.output
+    assert out.name == "representation" and frames.name == "frame_features"
     assert [d.dim_param or d.dim_value for d in out.type.tensor_type.shape.dim] == ["batch", 24]
+    assert [d.dim_param or d.dim_value for d in frames.type.tensor_type.shape.dim] == \
+        ["batch", "time", 12]                          # 2 directions x 6 units
     grus = [n for n in proto.graph.node if n.op_type == "GRU"]
     assert len(grus) == 4            # 2 layers x 2 directions, each its own ONNX GRU
     attrs = [{a.name: onnx.helper.get_attribute_value(a) for a in n.attribute} for n in grus]

@@ -2,6 +2,8 @@
 reference, autocorrelogram features, and the streaming preprocess() pipeline."""
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 import rae_fast
@@ -10,6 +12,7 @@ from rae_fast import autocorr
 from rae_fast.audio import AudioError
 from rae_fast.dataset import DataSetWriter, load
 from rae_fast.preprocessing import (
+    DifferentLengthsError,
     FeatureSettings,
     chunk_frames,
     compute_features,
@@ -409,7 +412,7 @@ def test_preprocess_needs_equal_shapes(tmp_path, make_collection):
     import soundfile as sf_
     sf_.write(str(root / "bird" / "long.wav"), np.zeros(24000, np.float32) + 0.1, 16000)
     s = FeatureSettings(window_width=0.04, window_overlap=0.02, mel_bands=16)
-    with pytest.raises(ValueError, match="fixed_length"):
+    with pytest.raises(DifferentLengthsError, match=r"fixed_length=\"auto\""):
         preprocess(root, tmp_path / "y.nc", s, progress=False)
     s2 = FeatureSettings(window_width=0.04, window_overlap=0.02, mel_bands=16,
                          chunk_length=0.3, chunk_count=3)
@@ -420,3 +423,219 @@ def test_preprocess_needs_equal_shapes(tmp_path, make_collection):
                          chunk_length=0.3, chunk_count=4)
     with pytest.raises(ValueError, match="too few chunks"):
         preprocess(root, tmp_path / "z.nc", s3, progress=False)
+
+
+# ------------------------------------------------- one rate, one length, settings per rate
+
+SMALL = dict(window_width=0.04, window_overlap=0.02, mel_bands=16)
+
+
+def _messy(root, write_audio, rates=(16000, 16000, 16000, 22050, 44100),
+           durations=(1.0, 1.2, 0.9, 1.5, 0.7)):
+    """class folders a/ b/ with one clip per (rate, duration), alternating labels."""
+    for i, (sr, d) in enumerate(zip(rates, durations)):
+        write_audio(root / "ab"[i % 2] / f"c{i}_{sr}.wav", duration=d, sr=sr, seed=i,
+                    channels=1 + i % 2)
+    return root
+
+
+def test_mixed_sample_rates_are_refused_naming_rates_counts_examples(tmp_path, write_audio):
+    root = _messy(tmp_path / "m", write_audio)
+    with pytest.raises(pipeline.MixedSampleRatesError) as err:
+        preprocess(root, tmp_path / "x.nc", FeatureSettings(fixed_length=1.0, **SMALL),
+                   progress=False)
+    e = err.value
+    assert e.rates == [(16000, 3, "a/c0_16000.wav"), (44100, 1, "a/c4_44100.wav"),
+                       (22050, 1, "b/c3_22050.wav")]
+    assert e.suggested == 16000 and e.fixes() == {"sr": "auto"}
+    msg = str(e)
+    assert "16000 Hz (3 files, e.g. a/c0_16000.wav)" in msg and "22050 Hz (1 file," in msg
+    assert "sr=16000" in msg and 'sr="auto"' in msg and "--sr" not in msg
+    assert not (tmp_path / "x.nc").exists() and not (tmp_path / "x.nc.partial").exists()
+
+
+def test_sr_auto_resamples_to_the_most_common_rate_and_stores_the_number(tmp_path, write_audio):
+    root = _messy(tmp_path / "m", write_audio)
+    seen = []
+    res = preprocess(root, tmp_path / "auto.nc", FeatureSettings(fixed_length=1.0, sr="auto",
+                                                                 **SMALL),
+                     progress=False, on_resolved=lambda k, v: seen.append((k, v)))
+    assert res.settings.sr == 16000 and seen[0][0] == "sr" and "16000 Hz, the most common" \
+        in seen[0][1] and "22050 Hz (1)" in seen[0][1]
+    explicit = preprocess(root, tmp_path / "num.nc", FeatureSettings(fixed_length=1.0, sr=16000,
+                                                                     **SMALL),
+                          progress=False)
+    a, b = load(tmp_path / "auto.nc"), load(tmp_path / "num.nc")
+    assert a.attrs["preprocess.sr"] == 16000 and "sr" in a.attrs["source.auto"]
+    assert np.array_equal(a.features, b.features) and res.n_instances == explicit.n_instances
+    # one rate: "auto" resamples nothing, the features are those without sr
+    one = _messy(tmp_path / "one", write_audio, rates=(16000,) * 4, durations=(1.0,) * 4)
+    r1 = preprocess(one, tmp_path / "1.nc", FeatureSettings(fixed_length=1.0, sr="auto", **SMALL),
+                    progress=False)
+    r2 = preprocess(one, tmp_path / "2.nc", FeatureSettings(fixed_length=1.0, **SMALL),
+                    progress=False)
+    assert "nothing is resampled" in r1.notes["sr"] and r2.notes == {}
+    assert np.array_equal(load(tmp_path / "1.nc").features, load(tmp_path / "2.nc").features)
+
+
+def test_fixed_length_auto_is_the_median_and_is_stored_as_a_number(tmp_path, write_audio,
+                                                                   monkeypatch):
+    root = _messy(tmp_path / "m", write_audio, rates=(16000,) * 5,
+                  durations=(1.0, 1.2, 0.9, 1.5, 0.7))
+    s = FeatureSettings(fixed_length="auto", center_fixed=True, **SMALL)
+    res = preprocess(root, tmp_path / "auto.nc", s, progress=False)
+    assert res.settings.fixed_length == pytest.approx(1.0)
+    assert int(res.settings.fixed_length * 16000) == 16000
+    note = res.notes["fixed_length"]
+    assert "the median clip length (e.g. a/c0_16000.wav)" in note
+    assert "2 longer clip(s) are cut centred (by up to 0.5 s)" in note
+    assert "2 shorter one(s) are zero-padded centred" in note
+    ds = load(tmp_path / "auto.nc")
+    assert ds.attrs["preprocess.fixed_length"] == res.settings.fixed_length
+    assert FeatureSettings.from_attrs(ds.attrs).fixed_length == res.settings.fixed_length
+    ref = preprocess(root, tmp_path / "num.nc", FeatureSettings(fixed_length=1.0,
+                                                                center_fixed=True, **SMALL),
+                     progress=False)
+    assert np.array_equal(ds.features, load(tmp_path / "num.nc").features)
+    assert res.feature_shape == ref.feature_shape == (49, 16)
+    # an interrupted "auto" run resumes: the resolved number is what the fingerprint sees
+    monkeypatch.setattr(DataSetWriter, "_FLUSH_BYTES", 1)
+    real, calls = pipeline.extract_features, [0]
+
+    def flaky(path, settings, **kw):
+        calls[0] += 1
+        if calls[0] == 4:
+            raise KeyboardInterrupt
+        return real(path, settings, **kw)
+
+    monkeypatch.setattr(pipeline, "extract_features", flaky)
+    with pytest.raises(KeyboardInterrupt):
+        preprocess(root, tmp_path / "r.nc", s, workers=1, progress=False)
+    monkeypatch.setattr(pipeline, "extract_features", real)
+    again = preprocess(root, tmp_path / "r.nc", s, workers=1, progress=False)
+    assert again.resumed_files == 3 and load(tmp_path / "r.nc").equals(ds)
+
+
+def test_auto_values_need_resolving_before_per_clip_work(tmp_path, write_audio):
+    path = write_audio(tmp_path / "x.wav", duration=1.0, sr=16000)
+    for kw in (dict(fixed_length="auto"), dict(sr="auto")):
+        with pytest.raises(ValueError, match="must first be resolved"):
+            extract_features(path, FeatureSettings(**kw))
+    with pytest.raises(ValueError, match='fixed_length must be a length in seconds, "auto"'):
+        FeatureSettings(fixed_length="longest")
+    with pytest.raises(ValueError, match='sr must be a rate in Hz, "auto"'):
+        FeatureSettings(sr="max")
+    assert FeatureSettings(fixed_length="AUTO", sr=" Auto").is_resolved is False
+
+
+def test_all_problems_of_a_collection_are_reported_at_once(tmp_path, write_audio):
+    root = _messy(tmp_path / "m", write_audio)
+    (root / "a" / "notes.wav").write_text("not audio")
+    with pytest.raises(pipeline.UnusableFilesError) as err:
+        preprocess(root, tmp_path / "x.nc", FeatureSettings(**SMALL), progress=False)
+    e = err.value
+    assert [type(x).__name__ for x in e.also] == ["MixedSampleRatesError",
+                                                   "DifferentLengthsError"]
+    assert e.fixes() == {"skip_bad": True, "sr": "auto", "fixed_length": "auto"}
+    msg = str(e)
+    assert "a/notes.wav: is not a readable audio file" in msg and "skip_bad=True" in msg
+    assert "\nalso: the files have different sample rates" in msg
+    assert '\nalso: the clips give features of different lengths' in msg
+    assert 'fixed_length="auto"' in msg
+    flags = e.message(lambda name, value=None: f"--{name}" + ("" if value is None else
+                                                              f" {value}"))
+    assert "--sr auto" in flags and "--fixed_length auto" in flags and "sr=" not in flags
+    import pickle
+    again = pickle.loads(pickle.dumps(e))
+    assert type(again) is type(e) and str(again) == msg and again.fixes() == e.fixes()
+    res = preprocess(root, tmp_path / "x.nc", FeatureSettings(sr="auto", fixed_length="auto",
+                                                              **SMALL),
+                     skip_bad=True, progress=False)
+    assert res.n_instances == 5 and res.skipped[0][0] == "a/notes.wav"
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(fmin=9000.0), r"fmin \(9000.0 Hz\) must be at most the Nyquist frequency, sr / 2 = "
+                        r"8000.0 Hz \(the files' rate: 16000 Hz\)"),
+    (dict(fmin=9000.0, sr=16000), r"fmin \(9000.0 Hz\) .* sr / 2 = 8000.0 Hz"),
+    (dict(max_lag=0.05), r"largest lag \(max_lag = 0.05 s: 800 samples at 16000 Hz\) must be "
+                         r"shorter than the window \(window_width = 0.04 s: 640 samples\)"),
+    (dict(fmin=20.0), r"the period of fmin = 20.0 Hz: 800 samples"),
+])
+def test_autocorrelogram_settings_the_api_refuses_are_refused_by_preprocess(tmp_path, collection,
+                                                                           kwargs, match):
+    """Refused as settings (naming the parameter), before any file is written - not as
+    hundreds of 'unusable files' that skip_bad would silently drop."""
+    root, _ = collection
+    s = dict(features="autocorrelogram", window_width=0.04, window_overlap=0.02,
+             fixed_length=1.0)
+    with pytest.raises(ValueError, match=match) as err:
+        preprocess(root, tmp_path / "acf.nc", FeatureSettings(**s, **kwargs), skip_bad=True,
+                   progress=False)
+    assert not isinstance(err.value, AudioError) and "unusable" not in str(err.value)
+    assert not (tmp_path / "acf.nc").exists() and not (tmp_path / "acf.nc.partial").exists()
+    y = np.zeros(16000, np.float32)
+    api = dict(sr=16000, frame_length=640, hop_length=320, center=False)
+    with pytest.raises(ValueError):                  # ... as rae_fast.autocorrelogram does
+        rae_fast.autocorrelogram(y, **api, **{k: int(v * 16000) if k == "max_lag" else v
+                                              for k, v in kwargs.items() if k != "sr"})
+    if "sr" in kwargs:                               # with sr, already when constructed
+        with pytest.raises(ValueError, match="fmin"):
+            FeatureSettings(**s, **kwargs)
+
+
+def test_fmin_at_nyquist_is_fine(tmp_path, collection):
+    root, _ = collection
+    res = preprocess(root, tmp_path / "acf.nc", FeatureSettings(
+        features="autocorrelogram", window_width=0.04, window_overlap=0.02, fixed_length=1.0,
+        fmin=8000.0), progress=False)
+    assert res.feature_shape == (49, 3)
+
+
+def test_corrupt_and_non_utf8_files_in_preprocess(tmp_path, collection, write_audio):
+    root, _ = collection
+    ogg = write_audio(root / "bird" / "damaged.ogg", duration=1.2, sr=16000, seed=9)
+    data = bytearray(ogg.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    ogg.write_bytes(bytes(data))
+    odd = os.fsencode(root) + b"/car/caf\xe9.wav"
+    os.rename(write_audio(root / "car" / "tmp.wav", duration=1.2, sr=16000), odd)
+    (root / "dog" / "text.wav").write_text("not audio")
+    with pytest.raises(pipeline.UnusableFilesError) as err:
+        preprocess(root, tmp_path / "x.nc", SETTINGS, progress=False)
+    assert [name for name, _ in err.value.bad] == ["bird/damaged.ogg", "dog/text.wav"]
+    assert "bird/damaged.ogg: is corrupt: Ogg page" in str(err.value)
+    res = preprocess(root, tmp_path / "x.nc", SETTINGS, skip_bad=True, progress=False)
+    assert res.n_instances == 16 and len(res.skipped) == 2
+    ds = load(tmp_path / "x.nc")
+    assert "car/caf\\xe9.wav" in ds.filenames.tolist()
+    i = ds.filenames.tolist().index("car/caf\\xe9.wav")
+    assert np.array_equal(ds.features[i], extract_features(os.fsdecode(odd), SETTINGS)[0])
+    # a non-UTF-8 file that turns out bad is named in printable form
+    os.rename(odd, os.fsencode(root) + b"/car/bad\xff.wav")
+    with open(os.fsencode(root) + b"/car/bad\xff.wav", "r+b") as fh:
+        fh.truncate(100)
+    with pytest.raises(pipeline.UnusableFilesError, match=r"car/bad\\xff.wav: is truncated"):
+        preprocess(root, tmp_path / "y.nc", SETTINGS, progress=False)
+
+
+def test_damage_found_only_while_decoding_is_named_or_skipped(tmp_path, collection, write_audio):
+    """Intact pages whose last granule promises more than there is: the header pass cannot
+    see it, decoding does."""
+    import struct
+    root, _ = collection
+    ogg = write_audio(root / "bird" / "short.ogg", duration=1.2, sr=16000, seed=9)
+    data = bytearray(ogg.read_bytes())
+    last = data.rfind(b"OggS")
+    granule = struct.unpack_from("<q", data, last + 6)[0]
+    struct.pack_into("<q", data, last + 6, granule + 3000)
+    from rae_fast.audio import _BITREV, _ogg_page_crc
+    data[last + 22:last + 26] = b"\0\0\0\0"
+    crc = _ogg_page_crc(memoryview(bytes(data).translate(_BITREV)), last, len(data))
+    struct.pack_into("<I", data, last + 22, crc)
+    ogg.write_bytes(bytes(data))
+    with pytest.raises(AudioError, match=r"short\.ogg: decoded 19200 samples, the header "
+                                         r"announces 22200: the file is corrupt"):
+        preprocess(root, tmp_path / "x.nc", SETTINGS, progress=False)
+    res = preprocess(root, tmp_path / "x.nc", SETTINGS, skip_bad=True, progress=False)
+    assert res.n_instances == 15 and res.skipped[0][0] == "bird/short.ogg"

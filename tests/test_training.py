@@ -386,3 +386,127 @@ def test_cuda_training_matches_cpu_closely(tmp_path):
     resumed = train(x, tmp_path / "g", training_config=tc.replace(num_epochs=3), resume=True,
                     device="cuda", progress=False)
     assert resumed.epoch == 3
+
+
+# ------------------------------------------------------------- failures while resuming
+
+def _three_epochs(tmp_path, name="run", keep=None):
+    x = small_data()
+    cfg = AutoencoderConfig(num_features=6, **TINY)
+    tc = TrainingConfig(num_epochs=3, batch_size=5, seed=3)
+    return x, cfg, tc, train(x, tmp_path / name, cfg, tc, progress=False, keep_checkpoints=keep)
+
+
+@pytest.mark.parametrize("cut", [0, 1, 100, 0.5, -1])
+def test_resume_falls_back_past_a_truncated_newest_checkpoint(tmp_path, caplog, cut):
+    """A newest checkpoint cut short (a full disk, a crash, a bad copy) is skipped with a
+    warning naming it; training continues from the newest intact one and ends bit-identical
+    to an uninterrupted run."""
+    x, cfg, tc, full = _three_epochs(tmp_path, "full")
+    run = tmp_path / "run"
+    train(x, run, cfg, tc, progress=False)
+    newest = run / "checkpoints" / "epoch_0003.pt"
+    data = newest.read_bytes()
+    size = int(len(data) * cut) if isinstance(cut, float) else (cut if cut >= 0
+                                                                else len(data) + cut)
+    newest.write_bytes(data[:size])
+    config_before = (run / "config.json").read_bytes()
+    with caplog.at_level("WARNING", logger="rae_fast.model.training"):
+        r = train(x, run, resume=True, progress=False)
+    warned = " ".join(rec.getMessage() for rec in caplog.records if rec.levelname == "WARNING")
+    assert f"skipping checkpoint {newest}" in warned
+    assert "continuing from" in warned and "epoch_0002.pt" in warned
+    assert r.epoch == 3
+    _assert_same_weights(_state(r), _state(full))
+    assert r.losses == full.losses
+    assert load_checkpoint(newest)["epoch"] == 3                    # rewritten, intact
+    assert (run / "config.json").read_bytes() == config_before     # same settings
+
+
+def test_failed_resume_leaves_config_json_as_it_was(tmp_path, monkeypatch):
+    import errno
+
+    from rae_fast._io import WriteError
+    from rae_fast.model import checkpoints
+
+    x, cfg, tc, _ = _three_epochs(tmp_path)
+    run = tmp_path / "run"
+    config_before = (run / "config.json").read_bytes()
+    # 1. a full disk when the first new checkpoint is written
+    real = checkpoints.atomic_path
+
+    def full(path, *a, **kw):
+        raise WriteError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr(checkpoints, "atomic_path", full)
+    with pytest.raises(WriteError, match="epoch_0004.pt"):
+        train(x, run, training_config=tc.replace(num_epochs=5), resume=True, progress=False,
+              run_info={"inputs": ["other.nc"]})
+    assert (run / "config.json").read_bytes() == config_before
+    assert [e for e, _ in list_checkpoints(run)] == [1, 2, 3]
+    monkeypatch.setattr(checkpoints, "atomic_path", real)
+    # 2. no usable checkpoint at all
+    for _, p in list_checkpoints(run):
+        p.write_bytes(b"not a checkpoint")
+    with pytest.raises(ValueError, match=r"holds no usable checkpoint \(unreadable: "
+                                         r"epoch_0003.pt, epoch_0002.pt, epoch_0001.pt\)"):
+        train(x, run, training_config=tc.replace(num_epochs=5), resume=True, progress=False)
+    assert (run / "config.json").read_bytes() == config_before
+    # 3. once the first new checkpoint is written, the new settings are recorded
+    x2, cfg2, tc2, _ = _three_epochs(tmp_path, "ok")
+    train(x2, tmp_path / "ok", training_config=tc2.replace(num_epochs=4), resume=True,
+          progress=False)
+    saved = __import__("json").loads((tmp_path / "ok" / "config.json").read_text())
+    assert saved["training"]["num_epochs"] == 4
+
+
+def test_loss_log_row_lost_to_a_full_disk_comes_back_from_the_checkpoint(tmp_path,
+                                                                         monkeypatch):
+    import errno
+
+    from rae_fast._io import WriteError
+    from rae_fast.model import training
+
+    x, cfg, tc, full = _three_epochs(tmp_path, "full")
+    real = training._write_loss_log
+
+    def full_at_epoch_2(path, rows):
+        if len(rows) == 2:
+            raise WriteError(errno.ENOSPC, "No space left on device", str(path))
+        return real(path, rows)
+
+    monkeypatch.setattr(training, "_write_loss_log", full_at_epoch_2)
+    with pytest.raises(WriteError):
+        train(x, tmp_path / "run", cfg, tc, progress=False)
+    monkeypatch.setattr(training, "_write_loss_log", real)
+    assert [e for e, _ in list_checkpoints(tmp_path / "run")] == [1, 2]
+    r = train(x, tmp_path / "run", resume=True, progress=False)
+    assert r.losses == full.losses
+    rows = list(csv.DictReader(open(tmp_path / "run" / "loss.csv")))
+    assert [int(row["epoch"]) for row in rows] == [1, 2, 3]
+
+
+def test_new_run_stopped_in_its_first_epoch_leaves_nothing(tmp_path, monkeypatch):
+    from rae_fast.model import training
+
+    x = small_data()
+    cfg = AutoencoderConfig(num_features=6, num_units=4)
+    tc = TrainingConfig(num_epochs=1, batch_size=6)
+    real = training._train_epoch
+
+    def interrupted(*a, **kw):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(training, "_train_epoch", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        train(x, tmp_path / "a" / "run", cfg, tc, progress=False)
+    assert list(tmp_path.iterdir()) == []
+    monkeypatch.setattr(training, "_train_epoch", real)
+    assert train(x, tmp_path / "a" / "run", cfg, tc, progress=False).epoch == 1
+    # a run folder holding only config.json (stopped before its first checkpoint by an
+    # older version) is started again rather than refused
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "config.json").write_text("{}")
+    assert train(x, tmp_path / "b", cfg, tc, progress=False).epoch == 1
+    with pytest.raises(FileExistsError, match="already holds a training run"):
+        train(x, tmp_path / "b", cfg, tc, progress=False)

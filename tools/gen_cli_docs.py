@@ -311,7 +311,12 @@ def _intro(names: Sequence[str]) -> List[str]:
         "file; " + _and([f"`{n}`" for n in RESUMING if n.split()[0] in names])
         + " resume where they stopped when run again. Errors the user can fix (a missing or unreadable file, an "
         "impossible setting) are printed as one line, `rae-fast COMMAND: error: ...`, with exit "
-        "status 2; `--debug` shows the full traceback instead.",
+        "status 2; `--debug` shows the full traceback instead. So is a full disk (or quota): "
+        "`rae-fast COMMAND: error: no space left on device while writing FILE`; no output is "
+        "left half-written, and only what a rerun resumes from stays (the line says so: "
+        "`OUTPUT.partial` of `preprocess` / `generate` when the disk was found too full before "
+        "a write, the checkpoints of `train`, with the exact `--continue` command to run; a "
+        "file that failed in the middle of a write is deleted).",
         "",
     ]
     return lines

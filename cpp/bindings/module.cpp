@@ -1,17 +1,23 @@
 // pybind11 module rae_fast._core: adapts numpy arrays to the C++ core.
 //
-// Thin by design: every function checks dtypes, shapes, contiguity and parameter ranges, raises
-// TypeError / ValueError naming the offending parameter, releases the GIL and calls the core.
-// User-facing defaults, shape handling and documentation live in the Python package.
+// Thin by design. The Python package validates parameters and names them for users; this layer
+// keeps only what memory safety needs, so that calling _core directly with bad arguments raises
+// instead of crashing: dtypes (TypeError), dimensions, shapes, contiguity and writeability of
+// arrays (ValueError). Parameter ranges are checked by the core itself (std::invalid_argument ->
+// ValueError) before any work. Every kernel runs with the GIL released.
+//
+// The dtype branch lives in one place, dispatch(): the wrappers are written once as generic
+// lambdas over the element type.
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
-#include <cmath>
+#include <algorithm>
 #include <complex>
 #include <cstdint>
+#include <initializer_list>
 #include <limits>
-#include <stdexcept>
+#include <new>
 #include <string>
 #include <vector>
 
@@ -28,14 +34,16 @@ namespace py = pybind11;
 
 namespace {
 
-enum class Kind { f32, f64, c64, c128, other };
+// ------------------------------------------------------------------ dtype dispatch
 
-Kind kind_of(const py::array& a) {
-  if (a.dtype().is(py::dtype::of<float>())) return Kind::f32;
-  if (a.dtype().is(py::dtype::of<double>())) return Kind::f64;
-  if (a.dtype().is(py::dtype::of<std::complex<float>>())) return Kind::c64;
-  if (a.dtype().is(py::dtype::of<std::complex<double>>())) return Kind::c128;
-  return Kind::other;
+template <class T>
+struct Tag {
+  using type = T;
+};
+
+template <class T>
+bool has_dtype(const py::array& a) {
+  return a.dtype().is(py::dtype::of<T>());
 }
 
 std::string dtype_str(const py::array& a) { return py::str(a.dtype()).cast<std::string>(); }
@@ -43,255 +51,207 @@ std::string dtype_str(const py::array& a) { return py::str(a.dtype()).cast<std::
 [[noreturn]] void type_error(const std::string& msg) { throw py::type_error(msg); }
 [[noreturn]] void value_error(const std::string& msg) { throw py::value_error(msg); }
 
-void require_c(const py::array& a, const char* name) {
-  if (!(a.flags() & py::array::c_style))
-    value_error(std::string(name) + " must be C-contiguous");
+// f(Tag<float>{}) for float32 arrays, f(Tag<double>{}) for float64 ones; with complex = true the
+// same for complex64 / complex128 arrays (the tag is the real type). TypeError otherwise.
+template <class F>
+decltype(auto) dispatch(const py::array& a, const char* name, bool complex, F&& f) {
+  if (complex ? has_dtype<std::complex<float>>(a) : has_dtype<float>(a)) return f(Tag<float>{});
+  if (complex ? has_dtype<std::complex<double>>(a) : has_dtype<double>(a))
+    return f(Tag<double>{});
+  type_error(std::string(name) + (complex ? " must be complex64 or complex128, got "
+                                          : " must be float32 or float64, got ") +
+             dtype_str(a));
 }
 
-void require_writeable(const py::array& a, const char* name) {
-  if (!a.writeable()) value_error(std::string(name) + " must be writeable");
+// ------------------------------------------------------------------ array checks
+
+std::string shape_str(const py::ssize_t* s, std::size_t n) {
+  std::string r = "(";
+  for (std::size_t i = 0; i < n; ++i) r += std::to_string(s[i]) + (i + 1 < n ? ", " : "");
+  return r + (n == 1 ? ",)" : ")");
 }
 
-void require_ndim(const py::array& a, py::ssize_t ndim, const char* name) {
+// Checks that `a` holds elements of type E, is C-contiguous, has ndim dimensions and, where
+// `shape` is given, exactly that shape. Returns a pointer to its data.
+template <class E>
+const E* checked(const py::array& a, const char* name, py::ssize_t ndim,
+                 std::initializer_list<py::ssize_t> shape = {}) {
+  if (!has_dtype<E>(a))
+    type_error(std::string(name) + " must have dtype " + py::str(py::dtype::of<E>()).cast<std::string>() +
+               ", got " + dtype_str(a));
   if (a.ndim() != ndim)
     value_error(std::string(name) + " must be " + std::to_string(ndim) + "-D, got " +
                 std::to_string(a.ndim()) + "-D");
+  if (shape.size() && !std::equal(shape.begin(), shape.end(), a.shape()))
+    value_error(std::string(name) + " must have shape " + shape_str(shape.begin(), shape.size()) +
+                ", got " + shape_str(a.shape(), std::size_t(a.ndim())));
+  if (!(a.flags() & py::array::c_style)) value_error(std::string(name) + " must be C-contiguous");
+  return static_cast<const E*>(a.data());
 }
 
-void require_shape(const py::array& a, std::vector<py::ssize_t> shape, const char* name) {
-  bool ok = a.ndim() == py::ssize_t(shape.size());
-  for (std::size_t i = 0; ok && i < shape.size(); ++i) ok = a.shape(i) == shape[i];
-  if (!ok) {
-    std::string want = "(", got = "(";
-    for (std::size_t i = 0; i < shape.size(); ++i) want += std::to_string(shape[i]) + (i + 1 < shape.size() ? ", " : "");
-    for (py::ssize_t i = 0; i < a.ndim(); ++i) got += std::to_string(a.shape(i)) + (i + 1 < a.ndim() ? ", " : "");
-    value_error(std::string(name) + " must have shape " + want + "), got " + got + ")");
-  }
+// The same for an output array, which must also be writeable.
+template <class E>
+E* checked_out(py::array& a, const char* name, py::ssize_t ndim,
+               std::initializer_list<py::ssize_t> shape = {}) {
+  checked<E>(a, name, ndim, shape);
+  if (!a.writeable()) value_error(std::string(name) + " must be writeable");
+  return static_cast<E*>(a.mutable_data());
 }
 
+// A size_t as a numpy dimension (sizes beyond ssize_t can never match an array's shape).
+py::ssize_t dim(std::size_t n) {
+  return n > std::size_t(std::numeric_limits<py::ssize_t>::max()) ? -1 : py::ssize_t(n);
+}
+
+// Runs f without the GIL. Exceptions from the core keep pybind11's translation
+// (std::invalid_argument / std::length_error -> ValueError); memory exhaustion becomes a
+// MemoryError with a message that says what happened.
 template <class F>
-auto nogil(F&& f) {
-  py::gil_scoped_release release;
-  return f();
-}
-
-// Translate C++ argument errors into ValueError (pybind11 maps std::invalid_argument to
-// ValueError already; this keeps the intent explicit for length errors too).
-template <class F>
-void call_core(F&& f) {
+auto call_core(F&& f) {
   try {
-    nogil(std::forward<F>(f));
-  } catch (const std::length_error& e) {
-    throw py::value_error(e.what());
+    py::gil_scoped_release release;
+    return f();
   } catch (const std::bad_alloc&) {
-    throw py::value_error("not enough memory for the requested sizes");
+    PyErr_SetString(PyExc_MemoryError, "not enough memory for the requested sizes");
+    throw py::error_already_set();
   }
-}
-
-std::size_t check_threads(int n_threads) {
-  if (n_threads < 0) value_error("n_threads must be >= 1, or 0/None for all cores");
-  return std::size_t(n_threads);
 }
 
 // ------------------------------------------------------------------ FFT
 
-void fft_rows(py::array x, py::array out, bool inverse, double scale, int n_threads) {
-  check_threads(n_threads);
-  Kind k = kind_of(x);
-  if (k != Kind::c64 && k != Kind::c128)
-    type_error("x must be complex64 or complex128, got " + dtype_str(x));
-  if (kind_of(out) != k) type_error("out must have the dtype of x (" + dtype_str(x) + ")");
-  require_ndim(x, 2, "x");
-  require_shape(out, {x.shape(0), x.shape(1)}, "out");
-  require_c(x, "x");
-  require_c(out, "out");
-  require_writeable(out, "out");
-  const std::size_t rows = std::size_t(x.shape(0)), n = std::size_t(x.shape(1));
-  if (n == 0) value_error("n must be at least 1");
-  if (rows == 0) return;
-  if (k == Kind::c64) {
-    auto* in = static_cast<const std::complex<float>*>(x.data());
-    auto* o = static_cast<std::complex<float>*>(out.mutable_data());
-    call_core([&] { rae::fft_rows<float>(in, n, o, n, n, rows, inverse, float(scale), n_threads); });
-  } else {
-    auto* in = static_cast<const std::complex<double>*>(x.data());
-    auto* o = static_cast<std::complex<double>*>(out.mutable_data());
-    call_core([&] { rae::fft_rows<double>(in, n, o, n, n, rows, inverse, scale, n_threads); });
-  }
+void fft_rows(const py::array& x, py::array out, bool inverse, double scale, int n_threads) {
+  dispatch(x, "x", true, [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    using C = std::complex<T>;
+    const C* in = checked<C>(x, "x", 2);
+    const std::size_t rows = std::size_t(x.shape(0)), n = std::size_t(x.shape(1));
+    C* o = checked_out<C>(out, "out", 2, {x.shape(0), x.shape(1)});
+    if (rows == 0) return;
+    call_core([&] { rae::fft_rows<T>(in, n, o, n, n, rows, inverse, T(scale), n_threads); });
+  });
 }
 
-void rfft_rows(py::array x, py::array out, double scale, int n_threads) {
-  check_threads(n_threads);
-  Kind k = kind_of(x);
-  if (k != Kind::f32 && k != Kind::f64)
-    type_error("x must be float32 or float64, got " + dtype_str(x));
-  Kind ko = kind_of(out);
-  if ((k == Kind::f32 && ko != Kind::c64) || (k == Kind::f64 && ko != Kind::c128))
-    type_error("out must be complex64 for float32 input and complex128 for float64 input");
-  require_ndim(x, 2, "x");
-  const std::size_t rows = std::size_t(x.shape(0)), n = std::size_t(x.shape(1));
-  if (n == 0) value_error("n must be at least 1");
-  require_shape(out, {x.shape(0), py::ssize_t(n / 2 + 1)}, "out");
-  require_c(x, "x");
-  require_c(out, "out");
-  require_writeable(out, "out");
-  if (rows == 0) return;
-  const std::size_t nb = n / 2 + 1;
-  if (k == Kind::f32) {
-    auto* in = static_cast<const float*>(x.data());
-    auto* o = static_cast<std::complex<float>*>(out.mutable_data());
-    call_core([&] { rae::rfft_rows<float>(in, n, o, nb, n, rows, float(scale), n_threads); });
-  } else {
-    auto* in = static_cast<const double*>(x.data());
-    auto* o = static_cast<std::complex<double>*>(out.mutable_data());
-    call_core([&] { rae::rfft_rows<double>(in, n, o, nb, n, rows, scale, n_threads); });
-  }
+void rfft_rows(const py::array& x, py::array out, double scale, int n_threads) {
+  dispatch(x, "x", false, [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    const T* in = checked<T>(x, "x", 2);
+    const std::size_t rows = std::size_t(x.shape(0)), n = std::size_t(x.shape(1));
+    const std::size_t nb = n / 2 + 1;
+    auto* o = checked_out<std::complex<T>>(out, "out", 2, {x.shape(0), dim(nb)});
+    if (rows == 0) return;
+    call_core([&] { rae::rfft_rows<T>(in, n, o, nb, n, rows, T(scale), n_threads); });
+  });
 }
 
-void irfft_rows(py::array x, py::array out, double scale, int n_threads) {
-  check_threads(n_threads);
-  Kind k = kind_of(x);
-  if (k != Kind::c64 && k != Kind::c128)
-    type_error("x must be complex64 or complex128, got " + dtype_str(x));
-  Kind ko = kind_of(out);
-  if ((k == Kind::c64 && ko != Kind::f32) || (k == Kind::c128 && ko != Kind::f64))
-    type_error("out must be float32 for complex64 input and float64 for complex128 input");
-  require_ndim(x, 2, "x");
-  require_ndim(out, 2, "out");
-  const std::size_t rows = std::size_t(out.shape(0)), n = std::size_t(out.shape(1));
-  if (n == 0) value_error("n must be at least 1");
-  require_shape(x, {out.shape(0), py::ssize_t(n / 2 + 1)}, "x");
-  require_c(x, "x");
-  require_c(out, "out");
-  require_writeable(out, "out");
-  if (rows == 0) return;
-  const std::size_t nb = n / 2 + 1;
-  if (k == Kind::c64) {
-    auto* in = static_cast<const std::complex<float>*>(x.data());
-    auto* o = static_cast<float*>(out.mutable_data());
-    call_core([&] { rae::irfft_rows<float>(in, nb, o, n, n, rows, float(scale), n_threads); });
-  } else {
-    auto* in = static_cast<const std::complex<double>*>(x.data());
-    auto* o = static_cast<double*>(out.mutable_data());
-    call_core([&] { rae::irfft_rows<double>(in, nb, o, n, n, rows, scale, n_threads); });
-  }
+void irfft_rows(const py::array& x, py::array out, double scale, int n_threads) {
+  dispatch(x, "x", true, [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    T* o = checked_out<T>(out, "out", 2);
+    const std::size_t rows = std::size_t(out.shape(0)), n = std::size_t(out.shape(1));
+    const std::size_t nb = n / 2 + 1;
+    const auto* in = checked<std::complex<T>>(x, "x", 2, {out.shape(0), dim(nb)});
+    if (rows == 0) return;
+    call_core([&] { rae::irfft_rows<T>(in, nb, o, n, n, rows, T(scale), n_threads); });
+  });
 }
 
 // ------------------------------------------------------------------ framewise transforms
 
-int parse_mode(const std::string& m) {
-  if (m == "complex") return rae::kern::FM_COMPLEX;
-  if (m == "magnitude") return rae::kern::FM_MAGNITUDE;
-  if (m == "mel") return rae::kern::FM_MEL;
-  if (m == "autocorr") return rae::kern::FM_AUTOCORR;
-  if (m == "autocorr_direct") return rae::kern::FM_AUTOCORR_DIRECT;
+rae::FrameMode parse_mode(const std::string& m) {
+  if (m == "complex") return rae::FrameMode::complex;
+  if (m == "magnitude") return rae::FrameMode::magnitude;
+  if (m == "mel") return rae::FrameMode::mel;
+  if (m == "autocorr") return rae::FrameMode::autocorr;
+  if (m == "autocorr_direct") return rae::FrameMode::autocorr_direct;
   value_error("mode must be one of complex, magnitude, mel, autocorr, autocorr_direct");
 }
 
-int parse_acf_norm(const py::object& o) {
-  if (o.is_none()) return rae::kern::ACF_NONE;
-  std::string s = py::str(o);
-  if (s == "lag0") return rae::kern::ACF_LAG0;
-  if (s == "unbiased") return rae::kern::ACF_UNBIASED;
-  if (s == "none") return rae::kern::ACF_NONE;
+rae::AcfNorm parse_acf_norm(const py::object& o) {
+  if (o.is_none()) return rae::AcfNorm::none;
+  const std::string s = py::str(o);
+  if (s == "lag0") return rae::AcfNorm::lag0;
+  if (s == "unbiased") return rae::AcfNorm::unbiased;
+  if (s == "none") return rae::AcfNorm::none;
   value_error("normalize must be 'lag0', 'unbiased' or None, got '" + s + "'");
 }
 
-template <class T>
-void frames_t(py::array y, py::array out, std::size_t n_fft, std::size_t frame_len,
-              std::size_t hop, std::size_t pad, rae::PadMode pad_mode, double pre_emphasis,
-              bool detrend, const py::object& window, int mode, double power, double scale,
-              const py::object& basis, std::size_t max_lag, int acf_norm, int n_threads) {
-  const std::size_t n_clips = std::size_t(y.shape(0)), len = std::size_t(y.shape(1));
-  rae::FrameSpec<T> spec;
-  spec.n_fft = n_fft;
-  spec.frame_len = frame_len;
-  spec.hop = hop;
-  spec.pad = pad;
-  spec.pad_mode = pad_mode;
-  spec.pre_emphasis = T(pre_emphasis);
-  spec.detrend = detrend;
-  spec.mode = mode;
-  spec.power_exp = T(power);
-  spec.scale = T(scale);
-  spec.max_lag = max_lag;
-  spec.acf_norm = acf_norm;
-  py::array_t<T, py::array::c_style> win_arr, basis_arr;
-  if (!window.is_none()) {
-    win_arr = py::array_t<T, py::array::c_style>::ensure(window);
-    if (!win_arr) type_error("window must be an array of real numbers");
-    if (win_arr.ndim() != 1 || std::size_t(win_arr.shape(0)) != frame_len)
-      value_error("window must be 1-D with frame_length (" + std::to_string(frame_len) +
-                  ") values");
-    spec.window = win_arr.data();
-  }
-  if (mode == rae::kern::FM_MEL) {
-    if (basis.is_none()) value_error("mel mode needs a filterbank basis");
-    basis_arr = py::array_t<T, py::array::c_style>::ensure(basis);
-    if (!basis_arr) type_error("basis must be a real array");
-    if (basis_arr.ndim() != 2 || std::size_t(basis_arr.shape(1)) != n_fft / 2 + 1)
-      value_error("basis must have shape (n_mels, n_fft // 2 + 1) = (n_mels, " +
-                  std::to_string(n_fft / 2 + 1) + ")");
-    spec.basis = basis_arr.data();
-    spec.n_bands = std::size_t(basis_arr.shape(0));
-  }
-  const std::size_t rows = rae::frame_rows(spec);
-  const std::size_t nf = rae::frame_count(len, frame_len, hop, pad);
-  require_shape(out, {py::ssize_t(n_clips), py::ssize_t(rows), py::ssize_t(nf)}, "out");
-  if (nf == 0 || n_clips == 0) return;
-  const T* yp = static_cast<const T*>(y.data());
-  T* op = static_cast<T*>(out.mutable_data());
-  call_core([&] {
-    rae::frames_batch<T>(yp, n_clips, len, len, spec, op, rows * nf, n_threads);
-  });
-}
-
-void frames(py::array y, py::array out, std::size_t n_fft, std::size_t frame_len,
+// y: (n_clips, length) float32/float64; out: (n_clips, rows, n_frames) of y's dtype, complex
+// for mode "complex". window: None or frame_len values; basis (mode "mel"): (n_bands,
+// n_fft // 2 + 1). Arrays given for window / basis are converted to y's dtype.
+void frames(const py::array& y, py::array out, std::size_t n_fft, std::size_t frame_len,
             std::size_t hop, std::size_t pad, const std::string& pad_mode, double pre_emphasis,
-            bool detrend, py::object window, const std::string& mode, double power, double scale,
-            py::object basis, std::size_t max_lag, py::object normalize, int n_threads) {
-  check_threads(n_threads);
-  Kind k = kind_of(y);
-  if (k != Kind::f32 && k != Kind::f64)
-    type_error("y must be float32 or float64, got " + dtype_str(y));
-  require_ndim(y, 2, "y");
-  require_c(y, "y");
-  require_c(out, "out");
-  require_writeable(out, "out");
-  const int m = parse_mode(mode);
-  Kind want = m == rae::kern::FM_COMPLEX ? (k == Kind::f32 ? Kind::c64 : Kind::c128) : k;
-  if (kind_of(out) != want) type_error("out has the wrong dtype (" + dtype_str(out) + ")");
-  if (n_fft == 0 || n_fft > rae::kMaxFftSize) value_error("n_fft out of range");
-  if (frame_len == 0 || frame_len > n_fft) value_error("frame length must be in [1, n_fft]");
-  if (hop == 0) value_error("hop_length must be positive");
+            bool detrend, const py::object& window, const std::string& mode, double power,
+            double scale, const py::object& basis, std::size_t max_lag,
+            const py::object& normalize, int n_threads) {
+  const rae::FrameMode m = parse_mode(mode);
   const rae::PadMode pm = rae::parse_pad_mode(pad_mode);
-  const int an = parse_acf_norm(normalize);
-  if (k == Kind::f32)
-    frames_t<float>(y, out, n_fft, frame_len, hop, pad, pm, pre_emphasis, detrend, window, m,
-                    power, scale, basis, max_lag, an, n_threads);
-  else
-    frames_t<double>(y, out, n_fft, frame_len, hop, pad, pm, pre_emphasis, detrend, window, m,
-                     power, scale, basis, max_lag, an, n_threads);
+  const rae::AcfNorm an = parse_acf_norm(normalize);
+  dispatch(y, "y", false, [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    using Arr = py::array_t<T, py::array::c_style | py::array::forcecast>;
+    const T* yp = checked<T>(y, "y", 2);
+    const std::size_t n_clips = std::size_t(y.shape(0)), len = std::size_t(y.shape(1));
+    rae::FrameSpec<T> spec;
+    spec.n_fft = n_fft;
+    spec.frame_len = frame_len;
+    spec.hop = hop;
+    spec.pad = pad;
+    spec.pad_mode = pm;
+    spec.pre_emphasis = T(pre_emphasis);
+    spec.detrend = detrend;
+    spec.mode = m;
+    spec.power_exp = T(power);
+    spec.scale = T(scale);
+    spec.max_lag = max_lag;
+    spec.acf_norm = an;
+    Arr win_arr, basis_arr;  // keep converted copies alive during the call
+    if (!window.is_none()) {
+      win_arr = Arr::ensure(window);
+      if (!win_arr) type_error("window must be an array of real numbers");
+      if (win_arr.ndim() != 1 || std::size_t(win_arr.shape(0)) != frame_len)
+        value_error("window must be 1-D with frame_length (" + std::to_string(frame_len) +
+                    ") values");
+      spec.window = win_arr.data();
+    }
+    if (m == rae::FrameMode::mel) {
+      if (basis.is_none()) value_error("mel mode needs a filterbank basis");
+      basis_arr = Arr::ensure(basis);
+      if (!basis_arr) type_error("basis must be a real array");
+      if (basis_arr.ndim() != 2 || std::size_t(basis_arr.shape(1)) != n_fft / 2 + 1)
+        value_error("basis must have shape (n_mels, n_fft // 2 + 1) = (n_mels, " +
+                    std::to_string(n_fft / 2 + 1) + ")");
+      spec.basis = basis_arr.data();
+      spec.n_bands = std::size_t(basis_arr.shape(0));
+    }
+    rae::frames_check(len, spec);  // parameter ranges, before the output shape is derived
+    const std::size_t rows = rae::frame_rows(spec);
+    const std::size_t nf = rae::frame_count(len, frame_len, hop, pad);
+    const std::initializer_list<py::ssize_t> shape = {y.shape(0), dim(rows), dim(nf)};
+    T* op = m == rae::FrameMode::complex
+                ? reinterpret_cast<T*>(checked_out<std::complex<T>>(out, "out", 3, shape))
+                : checked_out<T>(out, "out", 3, shape);
+    call_core([&] {
+      rae::frames_batch<T>(yp, n_clips, len, len, spec, op, rows * nf, n_threads);
+    });
+  });
 }
 
 // ------------------------------------------------------------------ windows, filterbanks
 
-py::array_t<double> to_array_2d(std::vector<double>&& v, std::size_t rows, std::size_t cols) {
-  py::array_t<double> a({py::ssize_t(rows), py::ssize_t(cols)});
+py::array_t<double> to_array(const std::vector<double>& v, std::vector<py::ssize_t> shape) {
+  py::array_t<double> a(shape);
   std::copy(v.begin(), v.end(), a.mutable_data());
   return a;
 }
 
 py::array_t<double> get_window(const std::string& name, std::size_t n, bool periodic) {
-  rae::WindowKind kind = rae::parse_window(name);
-  auto w = rae::make_window(kind, n, periodic);
-  py::array_t<double> a(py::ssize_t(w.size()));
-  std::copy(w.begin(), w.end(), a.mutable_data());
-  return a;
+  const rae::WindowKind kind = rae::parse_window(name);
+  auto w = call_core([&] { return rae::make_window(kind, n, periodic); });
+  return to_array(w, {dim(w.size())});
 }
 
 py::array_t<double> mel_filterbank(double sr, std::size_t n_fft, std::size_t n_mels, double fmin,
-                                   double fmax, bool htk, py::object norm) {
+                                   double fmax, bool htk, const py::object& norm) {
   rae::MelNorm mn = rae::MelNorm::none;
   double p = 0;
   if (!norm.is_none()) {
@@ -304,98 +264,61 @@ py::array_t<double> mel_filterbank(double sr, std::size_t n_fft, std::size_t n_m
       mn = rae::MelNorm::pnorm;
     }
   }
-  auto w = rae::mel_filterbank(sr, n_fft, n_mels, fmin, fmax, htk, mn, p);
-  return to_array_2d(std::move(w), n_mels, n_fft / 2 + 1);
+  auto w = call_core([&] { return rae::mel_filterbank(sr, n_fft, n_mels, fmin, fmax, htk, mn, p); });
+  return to_array(w, {dim(n_mels), dim(n_fft / 2 + 1)});
 }
 
 py::array_t<double> audeep_mel_filterbank(double sr, std::size_t n_fft, std::size_t n_mels) {
-  auto w = rae::audeep_mel_filterbank(sr, n_fft, n_mels);
-  return to_array_2d(std::move(w), n_mels, n_fft / 2 + 1);
+  auto w = call_core([&] { return rae::audeep_mel_filterbank(sr, n_fft, n_mels); });
+  return to_array(w, {dim(n_mels), dim(n_fft / 2 + 1)});
 }
 
 // ------------------------------------------------------------------ element-wise passes
 
-bool all_finite(py::array x) {
-  require_c(x, "x");
-  const std::size_t n = std::size_t(x.size());
-  switch (kind_of(x)) {
-    case Kind::f32: {
-      auto* p = static_cast<const float*>(x.data());
-      return nogil([&] { return rae::all_finite<float>(p, n); });
-    }
-    case Kind::f64: {
-      auto* p = static_cast<const double*>(x.data());
-      return nogil([&] { return rae::all_finite<double>(p, n); });
-    }
-    case Kind::c64: {
-      auto* p = static_cast<const float*>(x.data());
-      return nogil([&] { return rae::all_finite<float>(p, 2 * n); });
-    }
-    case Kind::c128: {
-      auto* p = static_cast<const double*>(x.data());
-      return nogil([&] { return rae::all_finite<double>(p, 2 * n); });
-    }
-    default:
-      type_error("x must be a floating-point array, got " + dtype_str(x));
-  }
+bool all_finite(const py::array& x) {
+  const bool complex = has_dtype<std::complex<float>>(x) || has_dtype<std::complex<double>>(x);
+  return dispatch(x, "x", complex, [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    if (!(x.flags() & py::array::c_style)) value_error("x must be C-contiguous");
+    const T* p = static_cast<const T*>(x.data());
+    const std::size_t n = std::size_t(x.size()) * (complex ? 2 : 1);
+    return call_core([&] { return rae::all_finite<T>(p, n); });
+  });
 }
 
-void power_to_db(py::array S, py::array out, double ref, double amin, py::object top_db,
-                 int n_threads) {
-  check_threads(n_threads);
-  Kind k = kind_of(S);
-  if (k != Kind::f32 && k != Kind::f64)
-    type_error("S must be float32 or float64, got " + dtype_str(S));
-  if (kind_of(out) != k) type_error("out must have the dtype of S");
-  require_c(S, "S");
-  require_c(out, "out");
-  require_writeable(out, "out");
-  if (out.size() != S.size()) value_error("out must have the shape of S");
-  if (!(amin > 0)) value_error("amin must be strictly positive");
-  double td = -1.0;
-  if (!top_db.is_none()) {
-    td = top_db.cast<double>();
-    if (!(td >= 0)) value_error("top_db must be non-negative");
-  }
-  const std::size_t n = std::size_t(S.size());
-  if (k == Kind::f32) {
-    auto* i = static_cast<const float*>(S.data());
-    auto* o = static_cast<float*>(out.mutable_data());
-    call_core([&] { rae::power_to_db<float>(i, o, n, ref, amin, td, n_threads); });
-  } else {
-    auto* i = static_cast<const double*>(S.data());
-    auto* o = static_cast<double*>(out.mutable_data());
-    call_core([&] { rae::power_to_db<double>(i, o, n, ref, amin, td, n_threads); });
-  }
+void power_to_db(const py::array& S, py::array out, double ref, double amin,
+                 const py::object& top_db, int n_threads) {
+  const double td = top_db.is_none() ? -1.0 : top_db.cast<double>();  // < 0: no floor
+  dispatch(S, "S", false, [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    std::vector<py::ssize_t> shape(S.shape(), S.shape() + S.ndim());
+    const T* in = checked<T>(S, "S", S.ndim());
+    T* o = checked_out<T>(out, "out", S.ndim());
+    if (!std::equal(shape.begin(), shape.end(), out.shape()))
+      value_error("out must have the shape of S");
+    const std::size_t n = std::size_t(S.size());
+    call_core([&] { rae::power_to_db<T>(in, o, n, ref, amin, td, n_threads); });
+  });
 }
 
-void audeep_post(py::array S, py::object clip_below, py::object clip_above, bool db,
-                 bool mean_norm, int n_threads) {
-  check_threads(n_threads);
-  Kind k = kind_of(S);
-  if (k != Kind::f32 && k != Kind::f64)
-    type_error("S must be float32 or float64, got " + dtype_str(S));
-  require_c(S, "S");
-  require_writeable(S, "S");
-  if (S.ndim() < 2) value_error("S must have a leading batch axis");
-  const std::size_t n = std::size_t(S.shape(0));
-  const std::size_t size = n ? std::size_t(S.size()) / n : 0;
+// In place on S (n_specs, ...): auDeep's dB conversion (db) and/or mean normalisation
+// (mean_norm), one spectrogram per leading index.
+void audeep_post(py::array S, const py::object& clip_below, const py::object& clip_above,
+                 bool db, bool mean_norm, int n_threads) {
   const double nan = std::numeric_limits<double>::quiet_NaN();
   const double cb = clip_below.is_none() ? nan : clip_below.cast<double>();
   const double ca = clip_above.is_none() ? nan : clip_above.cast<double>();
-  if (k == Kind::f32) {
-    auto* p = static_cast<float*>(S.mutable_data());
+  dispatch(S, "S", false, [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    if (S.ndim() < 2) value_error("S must have a leading batch axis");
+    T* p = checked_out<T>(S, "S", S.ndim());
+    const std::size_t n = std::size_t(S.shape(0));
+    const std::size_t size = n ? std::size_t(S.size()) / n : 0;
     call_core([&] {
-      if (db) rae::audeep_db<float>(p, n, size, size, cb, ca, n_threads);
-      if (mean_norm) rae::audeep_normalize<float>(p, n, size, size, n_threads);
+      if (db) rae::audeep_db<T>(p, n, size, size, cb, ca, n_threads);
+      if (mean_norm) rae::audeep_normalize<T>(p, n, size, size, n_threads);
     });
-  } else {
-    auto* p = static_cast<double*>(S.mutable_data());
-    call_core([&] {
-      if (db) rae::audeep_db<double>(p, n, size, size, cb, ca, n_threads);
-      if (mean_norm) rae::audeep_normalize<double>(p, n, size, size, n_threads);
-    });
-  }
+  });
 }
 
 }  // namespace
@@ -419,6 +342,17 @@ PYBIND11_MODULE(_core, m) {
         py::arg("n_threads"));
   m.def("irfft_rows", &irfft_rows, py::arg("x"), py::arg("out"), py::arg("scale"),
         py::arg("n_threads"));
+  m.def(
+      "rfft_scratch_bytes",
+      [](std::size_t n, std::size_t n_rows, const std::string& dtype, int n_threads, bool inverse) {
+        if (dtype == "float32") return rae::rfft_scratch_bytes<float>(n, n_rows, n_threads, inverse);
+        if (dtype == "float64") return rae::rfft_scratch_bytes<double>(n, n_rows, n_threads, inverse);
+        value_error("dtype must be 'float32' or 'float64'");
+      },
+      py::arg("n"), py::arg("n_rows"), py::arg("dtype"), py::arg("n_threads"),
+      py::arg("inverse") = false,
+      "Bytes of scratch memory, over all threads, that rfft_rows (irfft_rows with inverse=True) "
+      "allocates for n_rows rows of size n.");
   m.def("frames", &frames, py::arg("y"), py::arg("out"), py::arg("n_fft"), py::arg("frame_len"),
         py::arg("hop"), py::arg("pad"), py::arg("pad_mode"), py::arg("pre_emphasis"),
         py::arg("detrend"), py::arg("window"), py::arg("mode"), py::arg("power"),
@@ -443,8 +377,7 @@ PYBIND11_MODULE(_core, m) {
         py::arg("amin"), py::arg("top_db"), py::arg("n_threads"));
   m.def("audeep_post", &audeep_post, py::arg("S"), py::arg("clip_below"), py::arg("clip_above"),
         py::arg("db"), py::arg("mean_norm"), py::arg("n_threads"));
-  m.def("pad_index", [](long i, long len, const std::string& mode) {
-    if (len <= 0) value_error("len must be positive");
+  m.def("pad_index", [](std::int64_t i, std::int64_t len, const std::string& mode) {
     return rae::pad_index(i, len, rae::parse_pad_mode(mode));
   });
 }

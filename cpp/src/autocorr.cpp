@@ -1,12 +1,16 @@
 #include "rae/autocorr.hpp"
 
 #include <stdexcept>
+#include <string>
 
 #include "rae/fft.hpp"
 
 namespace rae {
 
 std::size_t autocorr_fft_size(std::size_t frame_len, std::size_t max_lag) {
+  if (frame_len > kMaxFftSize || max_lag > kMaxFftSize - frame_len)
+    throw std::invalid_argument("frame_length + max_lag = " + std::to_string(frame_len) + " + " +
+                                std::to_string(max_lag) + " exceeds the largest FFT size, 2^27");
   return next_pow2(frame_len + max_lag);
 }
 
@@ -32,8 +36,8 @@ void autocorrelogram(const T* y, std::size_t n_clips, std::size_t len, std::size
   spec.pad_mode = p.pad_mode;
   spec.detrend = p.detrend;
   spec.window = window;
-  spec.mode = autocorr_resolve(p) == AcfMethod::direct ? kern::FM_AUTOCORR_DIRECT
-                                                       : kern::FM_AUTOCORR;
+  spec.mode = autocorr_resolve(p) == AcfMethod::direct ? FrameMode::autocorr_direct
+                                                       : FrameMode::autocorr;
   spec.max_lag = p.max_lag;
   spec.acf_norm = p.norm;
   frames_batch<T>(y, n_clips, len, clip_stride, spec, out, out_clip_stride, n_threads);

@@ -1,3 +1,4 @@
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -6,23 +7,84 @@
 #include "dispatch_internal.hpp"
 #include "rae/dispatch.hpp"
 
+// CPU feature detection with the CPUID instruction: <intrin.h> (__cpuidex, _xgetbv) with MSVC,
+// <cpuid.h> and an xgetbv instruction with GCC / Clang. Other architectures (aarch64, Apple
+// arm64, ...) build the baseline kernels only.
+#if defined(_MSC_VER) && (defined(_M_X64) || defined(_M_IX86)) && !defined(_M_ARM64EC)
+#include <intrin.h>
+#define RAE_X86_CPUID 1
+#elif (defined(__GNUC__) || defined(__clang__)) && (defined(__x86_64__) || defined(__i386__))
+#include <cpuid.h>
+#define RAE_X86_CPUID 1
+#else
+#define RAE_X86_CPUID 0
+#endif
+
 namespace rae {
 namespace {
 
 enum Level { BASELINE = 0, AVX2 = 1, AVX512 = 2 };
 
+#if RAE_X86_CPUID
+// regs = eax, ebx, ecx, edx of CPUID(leaf, subleaf)
+void cpuid(unsigned leaf, unsigned subleaf, unsigned regs[4]) {
+#if defined(_MSC_VER)
+  int r[4];
+  __cpuidex(r, int(leaf), int(subleaf));
+  for (int i = 0; i < 4; ++i) regs[i] = unsigned(r[i]);
+#else
+  __cpuid_count(leaf, subleaf, regs[0], regs[1], regs[2], regs[3]);
+#endif
+}
+
+// XCR0: which register states the operating system saves on context switches.
+std::uint64_t xcr0() {
+#if defined(_MSC_VER)
+  return std::uint64_t(_xgetbv(0));
+#else
+  unsigned lo = 0, hi = 0;
+  __asm__ __volatile__("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+  return (std::uint64_t(hi) << 32) | lo;
+#endif
+}
+
+struct X86Features {
+  bool avx2 = false;    // AVX2 + FMA, with OS support for the YMM state
+  bool avx512 = false;  // AVX-512 F/DQ/BW/VL (+ AVX2/FMA), with OS support for the ZMM state
+};
+
+X86Features detect_x86() {
+  X86Features f;
+  unsigned r[4];
+  cpuid(0, 0, r);
+  const unsigned max_leaf = r[0];
+  if (max_leaf < 7) return f;
+  cpuid(1, 0, r);
+  const bool fma = (r[2] >> 12) & 1, osxsave = (r[2] >> 27) & 1, avx = (r[2] >> 28) & 1;
+  if (!(osxsave && avx && fma)) return f;
+  const std::uint64_t x = xcr0();
+  const bool os_ymm = (x & 0x6) == 0x6;     // SSE + AVX state
+  const bool os_zmm = (x & 0xE6) == 0xE6;   // + opmask, ZMM_Hi256, Hi16_ZMM state
+  cpuid(7, 0, r);
+  const unsigned b = r[1];
+  const bool avx2 = (b >> 5) & 1, f512 = (b >> 16) & 1, dq = (b >> 17) & 1, bw = (b >> 30) & 1,
+             vl = (b >> 31) & 1;
+  f.avx2 = os_ymm && avx2;
+  f.avx512 = f.avx2 && os_zmm && f512 && dq && bw && vl;
+  return f;
+}
+#endif
+
 bool cpu_supports(Level lv) {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_cpu_init();
+#if RAE_X86_CPUID
+  static const X86Features f = detect_x86();
   switch (lv) {
     case BASELINE:
       return true;
     case AVX2:
-      return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+      return f.avx2;
     case AVX512:
-      return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
-             __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bw") &&
-             __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+      return f.avx512;
   }
   return false;
 #else
@@ -125,6 +187,12 @@ const kern::KernelTable<double>& kernels<double>() {
 const kern::KernelTable<double>& baseline_kernels_d() { return *kern::kernels_baseline_d(); }
 
 std::string simd_level() { return level_name(active()); }
+
+bool simd_cpu_supports(const std::string& level) {
+  for (Level lv : {BASELINE, AVX2, AVX512})
+    if (level == level_name(lv)) return cpu_supports(lv);
+  return false;
+}
 
 std::vector<std::string> simd_levels_available() {
   std::vector<std::string> out;

@@ -1,12 +1,15 @@
 #include "rae/fft.hpp"
 
 #include <cmath>
+#include <limits>
 #include <map>
+#include <algorithm>
 #include <mutex>
 #include <stdexcept>
 #include <string>
 
 #include "dispatch_internal.hpp"
+#include "fft_plan.hpp"
 #include "scratch.hpp"
 #include "rae/parallel.hpp"
 
@@ -15,6 +18,8 @@ namespace rae {
 bool is_pow2(std::size_t n) { return n != 0 && (n & (n - 1)) == 0; }
 
 std::size_t next_pow2(std::size_t n) {
+  if (n > (std::numeric_limits<std::size_t>::max() >> 1) + 1)
+    throw std::overflow_error("next_pow2: " + std::to_string(n) + " has no power of two above it");
   std::size_t p = 1;
   while (p < n) p <<= 1;
   return p;
@@ -198,7 +203,7 @@ FftPlan<T>::FftPlan(std::size_t n) : n_(n), view_{} {
   auto dplan = FftPlan<double>::get(L);
   std::vector<double> B(2 * L);
   const auto& K = baseline_kernels_d();
-  std::vector<double> scratch(K.scratch_elems(dplan->buffer_len() + 1, 0));
+  std::vector<double> scratch(K.cfft_scratch(dplan->view(), 1));
   K.cfft_rows(dplan->view(), b.data(), L, B.data(), L, 1, 1, 0, 1.0 / double(L), scratch.data());
   fr_.resize(L);
   fi_.resize(L);
@@ -248,22 +253,52 @@ template class RfftPlan<double>;
 
 namespace {
 
-// Split n_rows into work units (single rows on the scalar path, groups of `lanes` rows
-// otherwise) and run fn(row_begin, row_end, scalar, scratch) on each thread's share.
-template <class T, class Fn>
-void run_rows(std::size_t n_rows, std::size_t buf_len, std::size_t frame_len, int n_threads,
-              Fn fn) {
-  const auto& K = kernels<T>();
-  const std::size_t W = std::size_t(K.lanes);
-  const bool scalar = n_rows * 2 < W;
-  const std::size_t unit = scalar ? 1 : W;
-  const std::size_t n_units = (n_rows + unit - 1) / unit;
-  const std::size_t scratch_n = K.scratch_elems(buf_len, frame_len);
-  parallel_for(n_units, n_threads, [&](std::size_t u0, std::size_t u1) {
-    T* scratch = thread_scratch<T>(scratch_n);
-    std::size_t r0 = u0 * unit, r1 = std::min(n_rows, u1 * unit);
-    fn(r0, r1, scalar ? 1 : 0, scratch);
+// How a batch of n_rows rows is processed: single rows on the scalar path (one row, or too few
+// rows to fill half the SIMD lanes), groups of `lanes` rows otherwise. Chosen from the whole
+// batch, so that results never depend on how rows are split over threads.
+struct RowSplit {
+  bool scalar;
+  std::size_t unit, n_units;
+};
+
+template <class T>
+RowSplit split_rows(std::size_t n_rows) {
+  const std::size_t W = std::size_t(kernels<T>().lanes);
+  RowSplit s;
+  s.scalar = n_rows == 1 || n_rows * 2 < W;
+  s.unit = s.scalar ? 1 : W;
+  s.n_units = (n_rows + s.unit - 1) / s.unit;
+  return s;
+}
+
+// Runs fn(row_begin, row_end, scalar, scratch) on each thread's share of the work units, with
+// scratch_elems(scalar) elements of scratch per thread.
+template <class T, class Scratch, class Fn>
+void run_rows(std::size_t n_rows, int n_threads, Scratch scratch_elems, Fn fn) {
+  const RowSplit sp = split_rows<T>(n_rows);
+  const std::size_t scratch_n = scratch_elems(sp.scalar ? 1 : 0);
+  parallel_for(sp.n_units, n_threads, [&](std::size_t u0, std::size_t u1) {
+    ThreadScratch<T> scratch(scratch_n);
+    std::size_t r0 = u0 * sp.unit, r1 = std::min(n_rows, u1 * sp.unit);
+    fn(r0, r1, sp.scalar ? 1 : 0, scratch.get());
   });
+}
+
+// The sizes of the real plan of size n (what the scratch depends on), without building it.
+template <class T>
+kern::RealPlanView<T> real_plan_shape(std::size_t n) {
+  kern::RealPlanView<T> v{};
+  v.n = n;
+  v.odd = n % 2 ? 1 : 0;
+  const std::size_t m = v.odd ? n : n / 2;
+  v.cplx.n = m;
+  const std::string algo = fft_algorithm(m);
+  if (algo == "mixed-radix") v.cplx.mixed = 1;
+  if (algo == "bluestein") {
+    v.cplx.bluestein = 1;
+    v.cplx.L = next_pow2(2 * m - 1);
+  }
+  return v;
 }
 
 }  // namespace
@@ -274,12 +309,13 @@ void fft_rows(const std::complex<T>* in, std::size_t in_stride, std::complex<T>*
               int n_threads) {
   auto plan = FftPlan<T>::get(n);
   const auto& K = kernels<T>();
-  run_rows<T>(n_rows, plan->buffer_len() + 1, 0, n_threads,
-              [&](std::size_t r0, std::size_t r1, int scalar, T* scratch) {
-                K.cfft_rows(plan->view(), reinterpret_cast<const T*>(in + r0 * in_stride),
-                            in_stride, reinterpret_cast<T*>(out + r0 * out_stride), out_stride,
-                            r1 - r0, scalar, inverse ? 1 : 0, scale, scratch);
-              });
+  run_rows<T>(
+      n_rows, n_threads, [&](int scalar) { return K.cfft_scratch(plan->view(), scalar); },
+      [&](std::size_t r0, std::size_t r1, int scalar, T* scratch) {
+        K.cfft_rows(plan->view(), reinterpret_cast<const T*>(in + r0 * in_stride), in_stride,
+                    reinterpret_cast<T*>(out + r0 * out_stride), out_stride, r1 - r0, scalar,
+                    inverse ? 1 : 0, scale, scratch);
+      });
 }
 
 template <class T>
@@ -287,12 +323,13 @@ void rfft_rows(const T* in, std::size_t in_stride, std::complex<T>* out, std::si
                std::size_t n, std::size_t n_rows, T scale, int n_threads) {
   auto plan = RfftPlan<T>::get(n);
   const auto& K = kernels<T>();
-  run_rows<T>(n_rows, plan->buffer_len(), 0, n_threads,
-              [&](std::size_t r0, std::size_t r1, int scalar, T* scratch) {
-                K.rfft_rows(plan->view(), in + r0 * in_stride, in_stride,
-                            reinterpret_cast<T*>(out + r0 * out_stride), out_stride, r1 - r0,
-                            scalar, scale, scratch);
-              });
+  run_rows<T>(
+      n_rows, n_threads, [&](int scalar) { return K.rfft_scratch(plan->view(), scalar, 0); },
+      [&](std::size_t r0, std::size_t r1, int scalar, T* scratch) {
+        K.rfft_rows(plan->view(), in + r0 * in_stride, in_stride,
+                    reinterpret_cast<T*>(out + r0 * out_stride), out_stride, r1 - r0, scalar,
+                    scale, scratch);
+      });
 }
 
 template <class T>
@@ -300,12 +337,23 @@ void irfft_rows(const std::complex<T>* in, std::size_t in_stride, T* out, std::s
                 std::size_t n, std::size_t n_rows, T scale, int n_threads) {
   auto plan = RfftPlan<T>::get(n);
   const auto& K = kernels<T>();
-  run_rows<T>(n_rows, plan->buffer_len(), 0, n_threads,
-              [&](std::size_t r0, std::size_t r1, int scalar, T* scratch) {
-                K.irfft_rows(plan->view(), reinterpret_cast<const T*>(in + r0 * in_stride),
-                             in_stride, out + r0 * out_stride, out_stride, r1 - r0, scalar, scale,
-                             scratch);
-              });
+  run_rows<T>(
+      n_rows, n_threads, [&](int scalar) { return K.rfft_scratch(plan->view(), scalar, 1); },
+      [&](std::size_t r0, std::size_t r1, int scalar, T* scratch) {
+        K.irfft_rows(plan->view(), reinterpret_cast<const T*>(in + r0 * in_stride), in_stride,
+                     out + r0 * out_stride, out_stride, r1 - r0, scalar, scale, scratch);
+      });
+}
+
+template <class T>
+std::size_t rfft_scratch_bytes(std::size_t n, std::size_t n_rows, int n_threads, bool inverse) {
+  check_size(n, "FFT size");
+  if (n_rows == 0) return 0;
+  const RowSplit sp = split_rows<T>(n_rows);
+  const std::size_t threads = std::min<std::size_t>(std::size_t(resolve_threads(n_threads)), sp.n_units);
+  const std::size_t per_thread =
+      kernels<T>().rfft_scratch(real_plan_shape<T>(n), sp.scalar ? 1 : 0, inverse ? 1 : 0);
+  return threads * per_thread * sizeof(T);
 }
 
 #define RAE_INST(T)                                                                          \
@@ -314,7 +362,8 @@ void irfft_rows(const std::complex<T>* in, std::size_t in_stride, T* out, std::s
   template void rfft_rows<T>(const T*, std::size_t, std::complex<T>*, std::size_t,         \
                              std::size_t, std::size_t, T, int);                            \
   template void irfft_rows<T>(const std::complex<T>*, std::size_t, T*, std::size_t,        \
-                              std::size_t, std::size_t, T, int);
+                              std::size_t, std::size_t, T, int);                           \
+  template std::size_t rfft_scratch_bytes<T>(std::size_t, std::size_t, int, bool);
 RAE_INST(float)
 RAE_INST(double)
 #undef RAE_INST

@@ -1,8 +1,12 @@
 #include "rae/mel.hpp"
 
 #include <cmath>
+#include <cstdint>
 #include <limits>
 #include <stdexcept>
+#include <string>
+
+#include "rae/fft.hpp"
 
 namespace rae {
 
@@ -28,6 +32,20 @@ double mel_to_hz(double mel, bool htk) {
 }
 
 namespace {
+// Shared argument checks of the filterbanks: sizes whose (n_mels, n_fft/2 + 1) matrix can be
+// indexed, and a positive, finite sampling rate.
+std::size_t check_bank(double sr, std::size_t n_fft, std::size_t n_mels) {
+  if (!(sr > 0.0) || !std::isfinite(sr))
+    throw std::invalid_argument("sr must be positive and finite, got " + std::to_string(sr));
+  if (n_fft == 0 || n_fft > kMaxFftSize)
+    throw std::invalid_argument("n_fft = " + std::to_string(n_fft) +
+                                " is outside the supported range [1, 2^27]");
+  const std::size_t n_bins = n_fft / 2 + 1;
+  if (n_mels > std::numeric_limits<std::size_t>::max() / sizeof(double) / n_bins)
+    throw std::length_error("n_mels = " + std::to_string(n_mels) + " is too large");
+  return n_bins;
+}
+
 // numpy.linspace(start, stop, num) with endpoint=True
 std::vector<double> linspace(double start, double stop, std::size_t num) {
   std::vector<double> y(num);
@@ -46,7 +64,7 @@ std::vector<double> linspace(double start, double stop, std::size_t num) {
 
 std::vector<double> mel_filterbank(double sr, std::size_t n_fft, std::size_t n_mels, double fmin,
                                    double fmax, bool htk, MelNorm norm, double p) {
-  const std::size_t n_bins = n_fft / 2 + 1;
+  const std::size_t n_bins = check_bank(sr, n_fft, n_mels);
   std::vector<double> weights(n_mels * n_bins, 0.0);
   // fft frequencies: numpy.fft.rfftfreq(n_fft, d=1/sr)
   const double val = 1.0 / (double(n_fft) * (1.0 / sr));
@@ -88,7 +106,7 @@ std::vector<double> mel_filterbank(double sr, std::size_t n_fft, std::size_t n_m
 }
 
 std::vector<double> audeep_mel_filterbank(double sr, std::size_t n_fft, std::size_t n_mels) {
-  const std::size_t n_bins = n_fft / 2 + 1;
+  const std::size_t n_bins = check_bank(sr, n_fft, n_mels);
   std::vector<double> fbank(n_mels * n_bins, 0.0);
   const double high = 2595.0 * std::log10(1.0 + (sr / 2.0) / 700.0);
   std::vector<double> mel_points = linspace(0.0, high, n_mels + 2);
@@ -98,11 +116,13 @@ std::vector<double> audeep_mel_filterbank(double sr, std::size_t n_fft, std::siz
     bin[i] = std::floor((double(n_fft) + 1.0) * hz / sr);
   }
   for (std::size_t m = 1; m <= n_mels; ++m) {
-    const long left = long(bin[m - 1]), center = long(bin[m]), right = long(bin[m + 1]);
+    // bin edges lie in [0, (n_fft + 1) / 2]: exact as integers
+    const std::int64_t left = std::int64_t(bin[m - 1]), center = std::int64_t(bin[m]),
+                       right = std::int64_t(bin[m + 1]);
     double* row = &fbank[(m - 1) * n_bins];
-    for (long k = left; k < center; ++k)
+    for (std::int64_t k = left; k < center; ++k)
       if (k >= 0 && std::size_t(k) < n_bins) row[k] = (double(k) - bin[m - 1]) / (bin[m] - bin[m - 1]);
-    for (long k = center; k < right; ++k)
+    for (std::int64_t k = center; k < right; ++k)
       if (k >= 0 && std::size_t(k) < n_bins) row[k] = (bin[m + 1] - double(k)) / (bin[m + 1] - bin[m]);
   }
   return fbank;

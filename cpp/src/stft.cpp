@@ -3,12 +3,15 @@
 #include <algorithm>
 #include <cmath>
 #include <complex>
+#include <cstdint>
+#include <limits>
 #include <stdexcept>
+#include <string>
 #include <vector>
 
 #include "dispatch_internal.hpp"
+#include "fft_plan.hpp"
 #include "scratch.hpp"
-#include "rae/fft.hpp"
 #include "rae/mel.hpp"
 #include "rae/parallel.hpp"
 
@@ -24,7 +27,9 @@ PadMode parse_pad_mode(const std::string& name) {
                               "' (supported: constant, reflect, symmetric, edge, wrap)");
 }
 
-long pad_index(long i, long len, PadMode mode) {
+std::int64_t pad_index(std::int64_t i, std::int64_t len, PadMode mode) {
+  if (len < 1 || len >= (std::int64_t(1) << 62))  // (2 len must not overflow)
+    throw std::invalid_argument("pad_index: len must be in [1, 2^62), got " + std::to_string(len));
   if (i >= 0 && i < len) return i;
   switch (mode) {
     case PadMode::constant:
@@ -32,19 +37,19 @@ long pad_index(long i, long len, PadMode mode) {
     case PadMode::edge:
       return i < 0 ? 0 : len - 1;
     case PadMode::wrap: {
-      long j = i % len;
+      std::int64_t j = i % len;
       return j < 0 ? j + len : j;
     }
     case PadMode::symmetric: {
-      const long period = 2 * len;
-      long j = i % period;
+      const std::int64_t period = 2 * len;
+      std::int64_t j = i % period;
       if (j < 0) j += period;
       return j < len ? j : period - 1 - j;
     }
     case PadMode::reflect: {
       if (len == 1) return 0;
-      const long period = 2 * (len - 1);
-      long j = i % period;
+      const std::int64_t period = 2 * (len - 1);
+      std::int64_t j = i % period;
       if (j < 0) j += period;
       return j < len ? j : period - j;
     }
@@ -54,18 +59,52 @@ long pad_index(long i, long len, PadMode mode) {
 
 std::size_t frame_count(std::size_t len, std::size_t frame_len, std::size_t hop,
                         std::size_t pad) {
+  if (pad > (std::numeric_limits<std::size_t>::max() - len) / 2)
+    throw std::invalid_argument("pad = " + std::to_string(pad) + " is too large");
   const std::size_t padded = len + 2 * pad;
   if (hop == 0 || frame_len == 0 || padded < frame_len) return 0;
   return 1 + (padded - frame_len) / hop;
 }
 
+namespace {
+
+int kernel_mode(FrameMode m) {
+  switch (m) {
+    case FrameMode::complex:
+      return kern::FM_COMPLEX;
+    case FrameMode::magnitude:
+      return kern::FM_MAGNITUDE;
+    case FrameMode::mel:
+      return kern::FM_MEL;
+    case FrameMode::autocorr:
+      return kern::FM_AUTOCORR;
+    case FrameMode::autocorr_direct:
+      return kern::FM_AUTOCORR_DIRECT;
+  }
+  throw std::invalid_argument("mode: unknown frame mode");
+}
+
+int kernel_acf_norm(AcfNorm n) {
+  switch (n) {
+    case AcfNorm::none:
+      return kern::ACF_NONE;
+    case AcfNorm::lag0:
+      return kern::ACF_LAG0;
+    case AcfNorm::unbiased:
+      return kern::ACF_UNBIASED;
+  }
+  throw std::invalid_argument("normalize: unknown autocorrelation normalisation");
+}
+
+}  // namespace
+
 template <class T>
 std::size_t frame_rows(const FrameSpec<T>& spec) {
   switch (spec.mode) {
-    case kern::FM_MEL:
+    case FrameMode::mel:
       return spec.n_bands;
-    case kern::FM_AUTOCORR:
-    case kern::FM_AUTOCORR_DIRECT:
+    case FrameMode::autocorr:
+    case FrameMode::autocorr_direct:
       return spec.max_lag + 1;
     default:
       return spec.n_fft / 2 + 1;
@@ -82,11 +121,34 @@ bool autocorr_prefer_direct(std::size_t frame_len, std::size_t max_lag, std::siz
 }
 
 template <class T>
+void frames_check(std::size_t len, const FrameSpec<T>& spec) {
+  using std::to_string;
+  if (spec.n_fft == 0 || spec.n_fft > kMaxFftSize)
+    throw std::invalid_argument("n_fft = " + to_string(spec.n_fft) +
+                                " is outside the supported range [1, 2^27]");
+  if (spec.frame_len == 0 || spec.frame_len > spec.n_fft)
+    throw std::invalid_argument("frame length (" + to_string(spec.frame_len) +
+                                ") must be in [1, n_fft = " + to_string(spec.n_fft) + "]");
+  if (spec.hop == 0) throw std::invalid_argument("hop_length must be positive");
+  frame_count(len, spec.frame_len, spec.hop, spec.pad);  // throws when len + 2 pad overflows
+  if (len == 0 && spec.pad > 0) throw std::invalid_argument("cannot pad an empty signal");
+  if (spec.mode == FrameMode::mel && !spec.basis)
+    throw std::invalid_argument("mel mode needs a filterbank basis");
+  const bool is_acf = spec.mode == FrameMode::autocorr || spec.mode == FrameMode::autocorr_direct;
+  if (is_acf && spec.max_lag >= spec.frame_len)
+    throw std::invalid_argument("max_lag (" + to_string(spec.max_lag) +
+                                ") must be smaller than frame_length (" +
+                                to_string(spec.frame_len) + ")");
+  if (spec.mode == FrameMode::autocorr && spec.n_fft < spec.frame_len + spec.max_lag)
+    throw std::invalid_argument("n_fft too small for the requested lags");
+  kernel_mode(spec.mode);
+  kernel_acf_norm(spec.acf_norm);
+}
+
+template <class T>
 void frames_batch(const T* y, std::size_t n_clips, std::size_t len, std::size_t clip_stride,
                   const FrameSpec<T>& spec, T* out, std::size_t out_clip_stride, int n_threads) {
-  if (spec.frame_len == 0 || spec.frame_len > spec.n_fft)
-    throw std::invalid_argument("frame_len must be in [1, n_fft]");
-  if (spec.hop == 0) throw std::invalid_argument("hop_length must be positive");
+  frames_check(len, spec);
   const std::size_t n_frames = frame_count(len, spec.frame_len, spec.hop, spec.pad);
   if (n_frames == 0 || n_clips == 0) return;
   auto plan = RfftPlan<T>::get(spec.n_fft);
@@ -94,15 +156,7 @@ void frames_batch(const T* y, std::size_t n_clips, std::size_t len, std::size_t 
   const std::size_t W = std::size_t(K.lanes);
 
   SparseBank<T> bank;
-  if (spec.mode == kern::FM_MEL) {
-    if (!spec.basis) throw std::invalid_argument("mel basis missing");
-    bank = sparsify<T, T>(spec.basis, spec.n_bands, spec.n_fft / 2 + 1);
-  }
-  const bool is_acf = spec.mode == kern::FM_AUTOCORR || spec.mode == kern::FM_AUTOCORR_DIRECT;
-  if (is_acf && spec.max_lag >= spec.frame_len)
-    throw std::invalid_argument("max_lag must be smaller than frame_length");
-  if (spec.mode == kern::FM_AUTOCORR && spec.n_fft < spec.frame_len + spec.max_lag)
-    throw std::invalid_argument("n_fft too small for the requested lags");
+  if (spec.mode == FrameMode::mel) bank = sparsify<T, T>(spec.basis, spec.n_bands, spec.n_fft / 2 + 1);
 
   kern::FrameJob<T> proto{};
   proto.plan = plan->view();
@@ -111,7 +165,7 @@ void frames_batch(const T* y, std::size_t n_clips, std::size_t len, std::size_t 
   proto.n_frames = n_frames;
   proto.window = spec.window;
   proto.detrend = spec.detrend ? 1 : 0;
-  proto.mode = spec.mode;
+  proto.mode = kernel_mode(spec.mode);
   proto.power_exp = spec.power_exp;
   proto.scale = spec.scale;
   proto.n_bands = std::uint32_t(bank.n_bands);
@@ -120,18 +174,19 @@ void frames_batch(const T* y, std::size_t n_clips, std::size_t len, std::size_t 
   proto.band_off = bank.off.data();
   proto.band_w = bank.w.data();
   proto.max_lag = spec.max_lag;
-  proto.acf_norm = spec.acf_norm;
+  proto.acf_norm = kernel_acf_norm(spec.acf_norm);
   proto.out_ld = n_frames;
 
   const bool need_copy = spec.pad > 0 || spec.pre_emphasis != T(0);
   const std::size_t padded_len = len + 2 * spec.pad;
   const std::size_t groups_per_clip = (n_frames + W - 1) / W;
   const std::size_t n_tasks = n_clips * groups_per_clip;
-  const std::size_t scratch_n = K.scratch_elems(plan->buffer_len(), spec.frame_len);
-  const std::size_t cplx = spec.mode == kern::FM_COMPLEX ? 2 : 1;
+  const std::size_t scratch_n = K.frames_scratch(proto);
+  const std::size_t cplx = spec.mode == FrameMode::complex ? 2 : 1;
 
   parallel_for(n_tasks, n_threads, [&](std::size_t t0, std::size_t t1) {
-    T* scratch = thread_scratch<T>(scratch_n);
+    ThreadScratch<T> scratch_buf(scratch_n);
+    T* scratch = scratch_buf.get();
     std::vector<T> buf(need_copy ? padded_len : 0);
     std::size_t t = t0;
     while (t < t1) {
@@ -150,8 +205,10 @@ void frames_batch(const T* y, std::size_t n_clips, std::size_t len, std::size_t 
           std::copy(clip, clip + len, core);
         }
         for (std::size_t i = 0; i < spec.pad; ++i) {
-          long left = pad_index(-long(spec.pad) + long(i), long(len), spec.pad_mode);
-          long right = pad_index(long(len + i), long(len), spec.pad_mode);
+          const std::int64_t left = pad_index(-std::int64_t(spec.pad) + std::int64_t(i),
+                                              std::int64_t(len), spec.pad_mode);
+          const std::int64_t right =
+              pad_index(std::int64_t(len + i), std::int64_t(len), spec.pad_mode);
           buf[i] = left < 0 ? T(0) : core[left];
           buf[spec.pad + len + i] = right < 0 ? T(0) : core[right];
         }
@@ -168,6 +225,7 @@ void frames_batch(const T* y, std::size_t n_clips, std::size_t len, std::size_t 
 
 #define RAE_INST(T)                                                                         \
   template std::size_t frame_rows<T>(const FrameSpec<T>&);                                \
+  template void frames_check<T>(std::size_t, const FrameSpec<T>&);                        \
   template void frames_batch<T>(const T*, std::size_t, std::size_t, std::size_t,          \
                                 const FrameSpec<T>&, T*, std::size_t, int);
 RAE_INST(float)

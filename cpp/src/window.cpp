@@ -2,6 +2,9 @@
 
 #include <cmath>
 #include <stdexcept>
+#include <string>
+
+#include "rae/fft.hpp"
 
 namespace rae {
 
@@ -19,6 +22,9 @@ WindowKind parse_window(const std::string& name) {
 }
 
 std::vector<double> make_window(WindowKind kind, std::size_t n, bool periodic) {
+  if (n > kMaxFftSize)
+    throw std::invalid_argument("window length " + std::to_string(n) +
+                                " is larger than the supported maximum of 2^27");
   std::vector<double> w(n, 1.0);
   if (n <= 1 || kind == WindowKind::rectangular) return w;
   const std::size_t M = periodic ? n + 1 : n;  // points of the symmetric window

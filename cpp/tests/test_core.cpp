@@ -2,6 +2,7 @@
 // filterbanks, framing and thread-count invariance. Run through ctest (or tests/test_cpp_core.py).
 #include <cmath>
 #include <complex>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <random>
@@ -155,7 +156,7 @@ void test_frames_threads() {
   spec.pad = 500;
   spec.pad_mode = rae::PadMode::reflect;
   spec.window = w.data();
-  spec.mode = rae::kern::FM_MAGNITUDE;
+  spec.mode = rae::FrameMode::magnitude;
   const std::size_t nf = rae::frame_count(len, 1000, 250, 500), rows = 501;
   std::vector<float> a(clips * rows * nf), b(clips * rows * nf);
   rae::frames_batch<float>(y.data(), clips, len, len, spec, a.data(), rows * nf, 1);
@@ -167,8 +168,8 @@ void test_frames_threads() {
   const std::size_t f = 5;
   std::vector<cld> fr(1000);
   for (std::size_t t = 0; t < 1000; ++t) {
-    long i = long(f * 250 + t) - 500;
-    long j = rae::pad_index(i, long(len), rae::PadMode::reflect);
+    const std::int64_t i = std::int64_t(f * 250 + t) - 500;
+    const std::int64_t j = rae::pad_index(i, std::int64_t(len), rae::PadMode::reflect);
     fr[t] = cld((long double)y[j] * (long double)w[t], 0);
   }
   auto ref = naive_dft(fr, false);
@@ -192,7 +193,7 @@ void test_autocorr() {
     p.frame_len = 512;
     p.hop = 256;
     p.max_lag = 100;
-    p.norm = rae::kern::ACF_NONE;
+    p.norm = rae::AcfNorm::none;
     p.method = method;
     const std::size_t nf = rae::frame_count(len, 512, 256, 0);
     std::vector<float> out((p.max_lag + 1) * nf);
@@ -228,6 +229,24 @@ void test_parallel() {
   check(threw, "parallel_for propagates exceptions");
 }
 
+void test_cpu_detection() {
+  check(rae::simd_cpu_supports("baseline"), "baseline is always supported");
+  check(!rae::simd_cpu_supports("sse9"), "unknown levels are not supported");
+  for (const std::string& lv : rae::simd_levels_available())
+    check(rae::simd_cpu_supports(lv), "available level " + lv + " is supported by the CPU");
+#if (defined(__GNUC__) || defined(__clang__)) && defined(__x86_64__) && !defined(_WIN32)
+  // the CPUID-based detection agrees with the compiler's (which MSVC does not have)
+  __builtin_cpu_init();
+  const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  const bool avx512 = avx2 && __builtin_cpu_supports("avx512f") &&
+                      __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl") &&
+                      __builtin_cpu_supports("avx512bw");
+  check(rae::simd_cpu_supports("avx2") == avx2, "avx2 detection agrees with __builtin_cpu_supports");
+  check(rae::simd_cpu_supports("avx512") == avx512,
+        "avx512 detection agrees with __builtin_cpu_supports");
+#endif
+}
+
 }  // namespace
 
 int main() {
@@ -247,6 +266,7 @@ int main() {
   test_frames_threads();
   test_autocorr();
   test_parallel();
+  test_cpu_detection();
   if (g_failures) {
     std::fprintf(stderr, "%d failure(s)\n", g_failures);
     return 1;

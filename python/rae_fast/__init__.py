@@ -36,18 +36,24 @@ __all__ = [
 #: imported on first access (torch, onnxruntime and matplotlib only load when a module
 #: that needs them is used).
 _SUBMODULES = frozenset({
-    "audio", "autocorr", "cli", "dataset", "dsp", "evaluation", "export", "fusion",
-    "inference", "layouts", "model", "obj", "plotting", "progress", "synth",
+    "audio", "autocorr", "autocorr_files", "cli", "dataset", "dsp", "embedding", "evaluation",
+    "export", "fusion", "hear", "inference", "layouts", "model", "obj", "plotting",
+    "preprocessing", "progress", "synth",
 })
+
+#: Classes reachable as ``rae_fast.<name>``, imported on first access.
+_LAZY_CLASSES = {"Embedder": "embedding", "RaeEmbedder": "embedding"}
 
 
 def __getattr__(name: str):
     """Import a sub-module on first access (``rae_fast.obj``, ``rae_fast.plotting``...)."""
+    import importlib
     if name in _SUBMODULES:
-        import importlib
         return importlib.import_module(f"{__name__}.{name}")
+    if name in _LAZY_CLASSES:
+        return getattr(importlib.import_module(f"{__name__}.{_LAZY_CLASSES[name]}"), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def __dir__():
-    return sorted(set(globals()) | _SUBMODULES)
+    return sorted(set(globals()) | _SUBMODULES | set(_LAZY_CLASSES))

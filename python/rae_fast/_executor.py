@@ -24,10 +24,9 @@ waiting, so memory stays flat however many items there are. Leaving the iterator
 """
 from __future__ import annotations
 
-import collections
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Iterable, Iterator, Optional, Protocol, runtime_checkable
 
+from ._parallel import ordered_map
 from ._validation import check_int, default_threads
 
 __all__ = ["Executor", "ThreadExecutor"]
@@ -51,7 +50,8 @@ class Executor(Protocol):
 
 
 class ThreadExecutor:
-    """Run ``fn(item, *shared)`` in ``workers`` threads of this process, results in order.
+    """Run ``fn(item, *shared)`` in ``workers`` threads of this process, results in order
+    (:func:`rae_fast._parallel.ordered_map`).
 
     ``max_pending`` results at most are computed ahead of the consumer (default
     ``4 * workers``). With ``workers=1`` everything runs in the calling thread.
@@ -59,31 +59,21 @@ class ThreadExecutor:
 
     in_process = True
 
-    def __init__(self, workers: Optional[int] = None, max_pending: Optional[int] = None):
+    def __init__(self, workers: Optional[int] = None, max_pending: Optional[int] = None,
+                 name: str = "rae-worker"):
         self.workers = default_threads() if workers is None else \
             check_int(workers, "workers", 1, 1024)
         self.max_pending = 4 * self.workers if max_pending is None else \
             check_int(max_pending, "max_pending", 1)
+        self.name = name
 
     def __repr__(self) -> str:
         return f"ThreadExecutor(workers={self.workers})"
 
     def imap(self, fn: Callable, items: Iterable, *shared: Any,
              chunk: Optional[int] = None) -> Iterator[Any]:
-        if self.workers <= 1:
-            for item in items:
-                yield fn(item, *shared)
-            return
-        pending: collections.deque = collections.deque()
-        with ThreadPoolExecutor(max_workers=self.workers,
-                                thread_name_prefix="rae-fast") as pool:
-            try:
-                for item in items:
-                    pending.append(pool.submit(fn, item, *shared))
-                    if len(pending) >= self.max_pending:
-                        yield pending.popleft().result()
-                while pending:
-                    yield pending.popleft().result()
-            finally:
-                for fut in pending:
-                    fut.cancel()
+        def call(item):
+            return fn(item, *shared)
+
+        for _, result in ordered_map(call, items, self.workers, self.max_pending, self.name):
+            yield result

@@ -3,7 +3,9 @@
 This module is the first step of auDeep's preprocessing (``audeep/backend/preprocessing.py``):
 
 1. read the file with libsndfile (WAV, FLAC, OGG/Vorbis, AIFF, ... ; always 2-D), after
-   checking that it is complete (WAV data chunk, Ogg pages, decoded length against the header);
+   checking that it is complete and intact (WAV data chunk; every Ogg page's checksum and
+   sequence number), and comparing the number of samples decoded with the number the header
+   announces (a damaged Ogg file otherwise decodes silently shorter);
 2. fuse the channels (``mean`` / ``left`` / ``right`` / ``diff``; mono stays as it is);
 3. optionally resample to ``sr`` (soxr, high quality) - an extension, auDeep keeps the rate;
 4. optionally cut / zero-pad to ``fixed_length`` seconds, at the end or centred
@@ -21,18 +23,21 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import numbers
 import os
 import struct
+import zlib
 from pathlib import Path
 from typing import Optional, Tuple, Union
 
 import numpy as np
 
+from ._io import printable
+from ._validation import check_int
+
 PathLike = Union[str, "os.PathLike[str]"]
 
-__all__ = ["CHANNEL_MODES", "AudioError", "AudioInfo", "audio_info", "read_audio",
-           "fuse_channels", "fix_length", "resample", "load_audio"]
+__all__ = ["CHANNEL_MODES", "DECODE_TOLERANCE", "AudioError", "AudioInfo", "audio_info",
+           "read_audio", "fuse_channels", "fix_length", "resample", "load_audio"]
 
 log = logging.getLogger(__name__)
 
@@ -40,19 +45,28 @@ log = logging.getLogger(__name__)
 CHANNEL_MODES = ("mean", "left", "right", "diff")
 
 class AudioError(ValueError):
-    """An audio file that cannot be used: not audio, empty, truncated, NaN samples, too short.
+    """An audio file that cannot be used: not audio, empty, truncated, corrupt, NaN samples,
+    too short.
 
-    ``str(err)`` starts with the file name; ``err.path`` and ``err.reason`` hold the parts.
+    ``str(err)`` starts with the file name (printable: bytes of a name that are not UTF-8 show
+    as ``\\xNN``, see :func:`rae_fast.layouts.escape_filename`); ``err.path`` (the real
+    path) and ``err.reason`` hold the parts.
     """
 
     def __init__(self, path: PathLike, reason: str):
         self.path = Path(path)
         self.reason = reason
-        super().__init__(f"{self.path}: {reason}")
+        super().__init__(f"{printable(self.path)}: {reason}")
 
     def __reduce__(self):
         # picklable (results of other processes, e.g. Ray workers, carry it back)
         return (type(self), (self.path, self.reason))
+
+
+def _sf_name(path: Path):
+    """The name to give libsndfile: the file system's bytes on POSIX, so that names that are
+    not UTF-8 open too (soundfile would encode a ``str`` strictly and fail)."""
+    return str(path) if os.name == "nt" else os.fsencode(path)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -101,36 +115,84 @@ def _riff_truncation(path: Path) -> Optional[str]:
     return None
 
 
-def _ogg_truncation(path: Path) -> Optional[str]:
-    """For Ogg files: a reason string when the last page is incomplete or not end-of-stream."""
+# Ogg's page checksum is the non-reflected CRC-32 (polynomial 0x04C11DB7, initial value 0, no
+# final xor) of the page with its checksum field zeroed. zlib computes the reflected variant in
+# C: on bit-reversed bytes it gives the bit-reversed Ogg CRC.
+_BITREV = bytes(int(f"{i:08b}"[::-1], 2) for i in range(256))
+
+
+def _ogg_page_crc(rev: memoryview, start: int, end: int) -> int:
+    """Ogg CRC of the page ``[start, end)``; ``rev`` is the file with every byte bit-reversed."""
+    crc = zlib.crc32(rev[start:start + 22], 0xFFFFFFFF)   # zlib: internal initial value 0
+    crc = zlib.crc32(b"\0\0\0\0", crc)                  # the checksum field, zeroed
+    crc = zlib.crc32(rev[start + 26:end], crc) ^ 0xFFFFFFFF
+    return int.from_bytes(crc.to_bytes(4, "little").translate(_BITREV), "big")
+
+
+def _ogg_damage(data: bytes) -> Optional[str]:
+    """For a whole Ogg file: a reason when a page is damaged, missing or cut off, else None.
+
+    Checks every page's checksum and that page sequence numbers (per logical stream) follow
+    each other, as libogg would, but says so instead of skipping the page: a decoder drops a
+    damaged page silently and returns a shorter signal. Bytes after the last complete page
+    (e.g. a tag appended by a tagger) are ignored, as libogg ignores them.
+    """
+    n = len(data)
+    mv = memoryview(data.translate(_BITREV))
+    pos, index, last_flags = 0, 0, None
+    seqs: dict = {}
+    while pos < n:
+        if data[pos:pos + 4] != b"OggS":
+            nxt = data.find(b"OggS", pos + 1)
+            if nxt < 0 and last_flags is not None:
+                break
+            return (f"is corrupt: {n - pos if nxt < 0 else nxt - pos} bytes at byte {pos} are "
+                    "not an Ogg page (a damaged page header)")
+        if pos + 27 > n:
+            return "is truncated: its last Ogg page is incomplete"
+        hdr_len = 27 + data[pos + 26]
+        if pos + hdr_len > n:
+            return "is truncated: its last Ogg page is incomplete"
+        end = pos + hdr_len + sum(data[pos + 27:pos + hdr_len])
+        if end > n:
+            return "is truncated: its last Ogg page is incomplete"
+        if _ogg_page_crc(mv, pos, end) != int.from_bytes(data[pos + 22:pos + 26], "little"):
+            return (f"is corrupt: Ogg page {index} (at byte {pos}) fails its checksum; a decoder "
+                    "would skip it and return a shorter signal")
+        serial, seq = struct.unpack_from("<II", data, pos + 14)
+        prev = seqs.get(serial)
+        if prev is not None and seq != prev + 1:
+            return (f"is corrupt: Ogg page(s) are missing (the page sequence number jumps from "
+                    f"{prev} to {seq} at byte {pos})")
+        seqs[serial] = seq
+        last_flags = data[pos + 5]
+        pos = end
+        index += 1
+    if last_flags is None:
+        return "is truncated: no complete Ogg page found"
+    if not last_flags & 0x04:
+        return "is truncated: the Ogg stream has no end-of-stream page"
+    return None
+
+
+def _ogg_problem(path: Path) -> Optional[str]:
+    """For Ogg files: :func:`_ogg_damage` of the whole file (no decoding: ~0.15 ms for a
+    5-s clip), else None."""
     try:
-        size = path.stat().st_size
         with open(path, "rb") as fh:
             if fh.read(4) != b"OggS":
                 return None
-            tail_len = min(size, 1 << 17)
-            fh.seek(size - tail_len)
-            tail = fh.read(tail_len)
+            fh.seek(0)
+            data = fh.read()
     except OSError:
         return None
-    pos = tail.rfind(b"OggS")
-    while pos >= 0:
-        if pos + 27 <= len(tail):
-            flags, n_seg = tail[pos + 5], tail[pos + 26]
-            if pos + 27 + n_seg <= len(tail):
-                body = sum(tail[pos + 27:pos + 27 + n_seg])
-                end = pos + 27 + n_seg + body
-                if end > len(tail):
-                    return "is truncated: its last Ogg page is incomplete"
-                if not flags & 0x04:
-                    return "is truncated: the Ogg stream has no end-of-stream page"
-                return None
-        pos = tail.rfind(b"OggS", 0, pos)
-    return "is truncated: no complete Ogg page found at its end"
+    return _ogg_damage(data)
 
 
 def _check_complete(path: Path) -> None:
-    reason = _riff_truncation(path) or _ogg_truncation(path)
+    """Raise :class:`AudioError` for a WAV file whose data chunk is cut short or an Ogg file
+    with a damaged, missing or incomplete page."""
+    reason = _riff_truncation(path) or _ogg_problem(path)
     if reason:
         raise AudioError(path, reason)
 
@@ -142,8 +204,8 @@ def _open_error(path: Path, exc: Exception) -> AudioError:
         return AudioError(path, "is a directory, not an audio file")
     if path.stat().st_size == 0:
         return AudioError(path, "is empty (0 bytes)")
-    msg = str(exc).replace(f"Error opening {str(path)!r}: ", "").strip()
-    return AudioError(path, f"is not a readable audio file ({msg})")
+    msg = getattr(exc, "error_string", None) or str(exc)
+    return AudioError(path, f"is not a readable audio file ({msg.strip()})")
 
 
 # ------------------------------------------------------------------------------- headers
@@ -196,6 +258,34 @@ def _flac_header(head: bytes):
     return (sr, frames, ch, "FLAC", subtype) if subtype else None
 
 
+def _vorbis_starts_at_zero(fh, size: int, half_block: int) -> bool:
+    """True when the first audio page's granule position is no more than its packets can
+    decode from sample 0 (``half_block`` = blocksize_1 / 2 samples per packet at most).
+
+    A stream cut out of a longer one (a recorded broadcast) starts at a later granule
+    position; libsndfile then subtracts that start, which needs the decoder: such files (and
+    anything unusual) go through libsndfile.
+    """
+    pos, prev_granule = 0, None
+    for _ in range(256):
+        fh.seek(pos)
+        hdr = fh.read(27 + 255)
+        if len(hdr) < 27 or hdr[:4] != b"OggS" or len(hdr) < 27 + hdr[26]:
+            return False
+        lacing = hdr[27:27 + hdr[26]]
+        granule = struct.unpack_from("<q", hdr, 6)[0]
+        if granule not in (0, -1):            # header pages have 0, pages with no end: -1
+            packets = sum(1 for v in lacing if v < 255)
+            if prev_granule == 0 and not hdr[5] & 0x01:
+                packets -= 1   # most likely the first audio page: its first packet gives 0
+            return granule <= packets * half_block
+        prev_granule = granule
+        pos += 27 + len(lacing) + sum(lacing)
+        if pos >= size:
+            return False
+    return False
+
+
 def _ogg_vorbis_header(path: Path, head: bytes, size: int):
     if len(head) < 58 or head[:4] != b"OggS" or not head[5] & 0x02:  # first page: BOS
         return None
@@ -205,17 +295,18 @@ def _ogg_vorbis_header(path: Path, head: bytes, size: int):
         return None
     ch = head[pkt + 11]
     sr = struct.unpack("<I", head[pkt + 12:pkt + 16])[0]
+    half_block = (1 << (head[pkt + 28] >> 4)) // 2
     serial = head[14:18]
     with open(path, "rb") as fh:
         tail_len = min(size, 70000)
         fh.seek(size - tail_len)
         tail = fh.read(tail_len)
-    pos = tail.rfind(b"OggS")
-    if pos < 0 or pos + 27 > len(tail) or tail[pos + 14:pos + 18] != serial:
-        return None
-    granule = struct.unpack("<q", tail[pos + 6:pos + 14])[0]
-    if ch < 1 or sr < 1 or granule <= 0:
-        return None
+        pos = tail.rfind(b"OggS")
+        if pos < 0 or pos + 27 > len(tail) or tail[pos + 14:pos + 18] != serial:
+            return None
+        granule = struct.unpack("<q", tail[pos + 6:pos + 14])[0]
+        if ch < 1 or sr < 1 or granule <= 0 or not _vorbis_starts_at_zero(fh, size, half_block):
+            return None
     return sr, granule, ch, "OGG", "VORBIS"
 
 
@@ -243,8 +334,10 @@ def audio_info(path: PathLike) -> AudioInfo:
 
     WAV, FLAC and Ogg Vorbis headers are parsed directly (microseconds); other formats
     through libsndfile. Raises :class:`AudioError` (a ``ValueError`` naming the file) for
-    files that are not audio, empty, missing or announced as truncated. Damage inside the
-    audio data itself shows up only when decoding (:func:`read_audio`).
+    files that are not audio, empty, missing or announced as truncated, and for Ogg files
+    with a damaged or missing page (every page's checksum is checked: no decoding, about
+    0.15 ms for a 5-s clip). Other damage inside the audio data shows up only when decoding
+    (:func:`read_audio`).
 
     >>> info = audio_info("dog.wav")                    # doctest: +SKIP
     >>> info.sr, info.channels, round(info.duration, 2)  # doctest: +SKIP
@@ -258,7 +351,7 @@ def audio_info(path: PathLike) -> AudioInfo:
         sr, frames, channels, fmt, subtype = fast
     else:
         try:
-            info = sf.info(str(path))
+            info = sf.info(_sf_name(path))
         except Exception as exc:  # libsndfile errors, OSError
             raise _open_error(path, exc) from None
         sr, frames, channels = int(info.samplerate), int(info.frames), int(info.channels)
@@ -270,12 +363,25 @@ def audio_info(path: PathLike) -> AudioInfo:
                      subtype)
 
 
+#: Formats whose header count is an estimate, not a promise (MP3: encoder delay and padding,
+#: or a length guessed from the bit rate): the decoded length is not checked against it.
+_ESTIMATED_LENGTH_FORMATS = frozenset({"MP3", "MPEG"})
+#: Samples that a decoder may deliver fewer than the header announces before the file counts
+#: as corrupt. Every intact file we have seen (400 ESC-10 clips; WAV, FLAC, Ogg Vorbis and
+#: Opus from libsndfile, oggenc, sox and opusenc) decodes to exactly the announced length;
+#: this only leaves room for an encoder whose last granule position overshoots a little.
+DECODE_TOLERANCE = 64
+
+
 def read_audio(path: PathLike, dtype=np.float32) -> Tuple[np.ndarray, int]:
     """Decode a whole file: ``(y, sr)`` with ``y`` of shape ``(n_channels, n_samples)``.
 
-    Samples are floats in [-1, 1] (float32 by default). Files that are not audio, empty,
-    truncated (WAV data chunk or Ogg stream cut short, FLAC decoding errors) or hold NaN/Inf
-    samples raise :class:`AudioError` naming the file.
+    Samples are floats in [-1, 1] (float32 by default). Raises :class:`AudioError` naming the
+    file for files that are not audio, empty, truncated (WAV data chunk or Ogg stream cut
+    short), corrupt (an Ogg page that fails its checksum or is missing, FLAC decoding errors,
+    or fewer samples decoded than the header announces - more than
+    :data:`DECODE_TOLERANCE` short; not checked for MP3, whose header length is an
+    estimate) or that hold NaN/Inf samples. File names that are not valid UTF-8 are fine.
 
     >>> y, sr = read_audio("stereo.flac")        # doctest: +SKIP
     >>> y.shape                                   # doctest: +SKIP
@@ -290,7 +396,9 @@ def read_audio(path: PathLike, dtype=np.float32) -> Tuple[np.ndarray, int]:
     if path.is_file():
         _check_complete(path)
     try:
-        data, sr = sf.read(str(path), dtype=dtype.name, always_2d=True)
+        with sf.SoundFile(_sf_name(path)) as f:
+            announced, fmt, sr = int(f.frames), str(f.format), int(f.samplerate)
+            data = f.read(dtype=dtype.name, always_2d=True)
     except Exception as exc:
         if isinstance(exc, (sf.LibsndfileError,)) and "Error opening" not in str(exc):
             raise AudioError(path, f"cannot be decoded, it is corrupt or truncated ({exc})") \
@@ -298,10 +406,14 @@ def read_audio(path: PathLike, dtype=np.float32) -> Tuple[np.ndarray, int]:
         raise _open_error(path, exc) from None
     if data.shape[0] == 0:
         raise AudioError(path, "contains no audio samples (empty or truncated)")
+    if (fmt not in _ESTIMATED_LENGTH_FORMATS and 0 < announced < 1 << 62
+            and data.shape[0] < announced - DECODE_TOLERANCE):
+        raise AudioError(path, f"decoded {data.shape[0]} samples, the header announces "
+                               f"{announced}: the file is corrupt")
     y = np.ascontiguousarray(data.T)
     if not np.isfinite(y).all():
         raise AudioError(path, "contains NaN or Inf samples")
-    return y, int(sr)
+    return y, sr
 
 
 def fuse_channels(y: np.ndarray, mode: str = "mean") -> np.ndarray:
@@ -345,10 +457,7 @@ def fix_length(y: np.ndarray, length: int, center: bool = False) -> np.ndarray:
     >>> fix_length(np.arange(2.0), 5, center=True).tolist()
     [0.0, 0.0, 1.0, 0.0, 0.0]
     """
-    if isinstance(length, (bool, np.bool_)) or not isinstance(length, numbers.Integral):
-        raise TypeError(f"length must be an int, got {length!r}")
-    if length < 1:
-        raise ValueError(f"length must be >= 1 sample, got {length}")
+    length = check_int(length, "length", 1)
     y = np.asarray(y)
     n = y.shape[-1]
     if n >= length:

@@ -39,7 +39,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from ._executor import Executor, ThreadExecutor
-from ._io import atomic_path, atomic_write_text
+from ._io import atomic_path, atomic_write_text, printable
 from ._validation import check_float, check_int, default_threads
 from .audio import CHANNEL_MODES, AudioError, load_audio
 from .autocorr import autocorrelogram, autocorrelogram_axes
@@ -131,7 +131,7 @@ def collect_audio_files(inputs: Sequence[PathLike]) -> List[Tuple[Path, Path]]:
             found = sorted(f for f in p.rglob("*") if is_audio_file(f)
                            and not any(part.startswith(".") for part in f.relative_to(p).parts))
             if not found:
-                raise ValueError(f"no audio files found in folder {p}")
+                raise ValueError(f"no audio files found in folder {printable(p)}")
             items = [(f, f.relative_to(p).with_suffix("")) for f in found]
         else:
             items = [(p, Path(p.stem))]
@@ -143,9 +143,9 @@ def collect_audio_files(inputs: Sequence[PathLike]) -> List[Tuple[Path, Path]]:
     clash: Dict[Path, Path] = {}
     for f, base in jobs:
         if base in clash:
-            raise ValueError(f"{clash[base]} and {f} would write the same outputs "
-                             f"({base.as_posix()}.*); pass their folder instead, or write them "
-                             f"into different output folders")
+            raise ValueError(f"{printable(clash[base])} and {printable(f)} would write the same "
+                             f"outputs ({printable(base.as_posix())}.*); pass their folder "
+                             f"instead, or write them into different output folders")
         clash[base] = f
     return jobs
 
@@ -198,15 +198,16 @@ def _process(src: Path, todo: List[Tuple[str, Path]], s: AutocorrelogramSettings
     except AudioError as exc:
         raise _FileError(str(exc)) from None
     except (TypeError, ValueError) as exc:
-        raise _FileError(f"{src}: {exc}") from None
+        raise _FileError(f"{printable(src)}: {exc}") from None
     for fmt, path in todo:
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
+            # small files by the thousand: no fsync each (a full disk still fails the write)
             if fmt == "npy":
-                with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+                with atomic_path(path, fsync=False) as tmp, open(tmp, "wb") as fh:
                     np.save(fh, np.ascontiguousarray(A, dtype=np.float32))
             elif fmt == "axes":
-                with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+                with atomic_path(path, fsync=False) as tmp, open(tmp, "wb") as fh:
                     np.savez(fh, times_s=times, lags_ms=lags_ms, sr=np.float64(sr),
                              frame_length=np.int64(s.frame_length),
                              hop_length=np.int64(s.hop_length), center=np.bool_(s.center))
@@ -214,14 +215,15 @@ def _process(src: Path, todo: List[Tuple[str, Path]], s: AutocorrelogramSettings
                 from .obj import write_autocorrelogram
                 write_autocorrelogram(path, A, times, lags_ms, normals=s.normals,
                                       precision=s.precision,
-                                      comment=f"source: {src}\nsettings: "
+                                      comment=f"source: {printable(src)}\nsettings: "
                                               f"{json.dumps(s.to_dict())}")
             else:
                 from .plotting import plot_autocorrelogram
                 plot_autocorrelogram(A, times, lags_ms, path, kind=s.plot_kind,
                                      title=str(src.name))
         except (TypeError, ValueError) as exc:
-            raise _FileError(f"{src}: cannot write {path.name}: {exc}") from None
+            raise _FileError(f"{printable(src)}: cannot write {printable(path.name)}: "
+                             f"{exc}") from None
 
 
 def _process_or_error(job: Tuple[Path, List[Tuple[str, Path]]], s: AutocorrelogramSettings,
@@ -297,7 +299,7 @@ def write_autocorrelograms(inputs: Sequence[PathLike], out: PathLike,
         workers = workers or min(len(work), default_threads()) or 1
         # a failure or Ctrl-C stops the run after the files being processed: the results are
         # consumed in order and the files not yet started are cancelled
-        executor = ThreadExecutor(workers, max_pending=2 * workers)
+        executor = ThreadExecutor(workers, max_pending=2 * workers, name="rae-acf")
         n_threads = None if workers == 1 else 1
     else:
         n_threads = 1

@@ -156,7 +156,7 @@ def make_demo_dataset(folder: Union[str, Path], n_per_class: int = 20, n_folds: 
     """
     import soundfile as sf
 
-    from ._io import atomic_path
+    from ._io import atomic_path, write_error
 
     n_per_class = check_int(n_per_class, "n_per_class", 1)
     n_folds = check_int(n_folds, "n_folds", 2)
@@ -178,6 +178,9 @@ def make_demo_dataset(folder: Union[str, Path], n_per_class: int = 20, n_folds: 
             if path.exists():
                 continue
             y = synth_clip(name, sr, seconds, np.random.default_rng(int(seeds[i])))
-            with atomic_path(path) as tmp:
-                sf.write(str(tmp), y, sr, subtype="PCM_16", format="WAV")
+            try:
+                with atomic_path(path, fsync=False) as tmp:      # many small clips
+                    sf.write(str(tmp), y, sr, subtype="PCM_16", format="WAV")
+            except RuntimeError as exc:     # libsndfile reports a full disk without an errno
+                raise write_error(exc, path, y.size * 2) from exc
     return root

@@ -16,12 +16,13 @@ struct AutocorrParams {
   std::size_t pad = 0;         // centring: samples added on each side
   PadMode pad_mode = PadMode::constant;
   bool detrend = false;
-  int norm = kern::ACF_LAG0;
+  AcfNorm norm = AcfNorm::lag0;
   AcfMethod method = AcfMethod::automatic;
 };
 
 // FFT size used by the Wiener-Khinchin route: the smallest power of two >= frame_len + max_lag
-// (so the circular correlation equals the linear one for every lag returned).
+// (so the circular correlation equals the linear one for every lag returned). Throws
+// std::invalid_argument when frame_len + max_lag > kMaxFftSize.
 std::size_t autocorr_fft_size(std::size_t frame_len, std::size_t max_lag);
 
 // The method `automatic` resolves to for these sizes.

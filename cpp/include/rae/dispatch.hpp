@@ -16,6 +16,10 @@ std::string simd_level();
 // Levels compiled into this build that the running CPU supports, lowest first.
 std::vector<std::string> simd_levels_available();
 
+// Whether the running CPU and operating system support the instructions of a level ("baseline",
+// "avx2": AVX2 + FMA, "avx512": AVX-512 F/DQ/BW/VL), whether or not this build has its kernels.
+bool simd_cpu_supports(const std::string& level);
+
 // Number of float / double lanes the active kernels process together.
 int simd_lanes_float();
 int simd_lanes_double();

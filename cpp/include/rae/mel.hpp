@@ -14,7 +14,8 @@ enum class MelNorm { none, slaney, pnorm };
 
 // Dense (n_mels, n_fft/2 + 1) filterbank, row-major, in double precision; identical to
 // librosa.filters.mel(sr=sr, n_fft=n_fft, n_mels=n_mels, fmin=fmin, fmax=fmax, htk=htk,
-// norm=...) before its cast to float32. norm = pnorm uses p (may be +inf).
+// norm=...) before its cast to float32. norm = pnorm uses p (may be +inf). Both filterbanks
+// throw std::invalid_argument unless sr > 0 is finite and 1 <= n_fft <= kMaxFftSize.
 std::vector<double> mel_filterbank(double sr, std::size_t n_fft, std::size_t n_mels, double fmin,
                                    double fmax, bool htk, MelNorm norm, double p);
 

@@ -15,7 +15,7 @@ WindowKind parse_window(const std::string& name);
 
 // The window of n points in double precision. periodic = true gives the DFT-even window used
 // for spectral analysis (scipy's fftbins=True): the first n points of the symmetric window of
-// n + 1 points.
+// n + 1 points. Throws std::invalid_argument for n > kMaxFftSize.
 std::vector<double> make_window(WindowKind kind, std::size_t n, bool periodic);
 
 }  // namespace rae

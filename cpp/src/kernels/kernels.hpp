@@ -3,7 +3,7 @@
 
 #include <cstddef>
 
-#include "rae/kernel_types.hpp"
+#include "kernel_types.hpp"
 
 namespace rae {
 namespace kern {
@@ -13,10 +13,12 @@ struct KernelTable {
   const char* name;
   int lanes;  // SIMD lanes of T processed together (frames / rows per group)
 
-  // Elements of T of scratch space one thread needs for transforms whose largest FFT buffer
-  // (n for radix-2, L for Bluestein) is buf_len complex points and whose frames hold frame_len
-  // samples.
-  std::size_t (*scratch_elems)(std::size_t buf_len, std::size_t frame_len);
+  // Elements of T of scratch space that one call of cfft_rows / rfft_rows (inverse = 0) or
+  // irfft_rows (inverse = 1) on the given path, or of frames, needs: only the buffers that call
+  // uses, for one lane on the scalar path and `lanes` lanes otherwise.
+  std::size_t (*cfft_scratch)(const CplxPlanView<T>& p, int scalar);
+  std::size_t (*rfft_scratch)(const RealPlanView<T>& p, int scalar, int inverse);
+  std::size_t (*frames_scratch)(const FrameJob<T>& job);
 
   // The *_rows kernels transform rows [0, n_rows). With scalar != 0 each row is transformed on
   // its own (best for a few long rows: the long butterfly loops vectorise by themselves);

@@ -10,7 +10,7 @@
 // Vectorisation strategy: "one frame per SIMD lane". A group of W frames (W = RAE_VBYTES /
 // sizeof(T)) is transposed into structure-of-arrays buffers where element k is a vector holding
 // sample (or bin) k of all W frames. Every FFT butterfly is then a plain vector operation with
-// broadcast twiddles — no shuffles inside the transform — and outputs that are stored time-last
+// broadcast twiddles (no shuffles inside the transform), and outputs that are stored time-last
 // (spectrogram bins x frames) are contiguous vector stores. The same templates instantiated with
 // V = T give the scalar path used for single long transforms, where the compiler vectorises the
 // long inner butterfly loops by itself.
@@ -24,6 +24,42 @@
 #error "define RAE_KNS and RAE_VBYTES before including kernels_impl.hpp"
 #endif
 
+// ------------------------------------------------------------------ compiler portability
+//
+// GCC and Clang (also Apple clang and clang-cl): vectors are the compilers' vector extensions
+// (vector_size); lane shuffles are __builtin_shuffle (GCC) or __builtin_shufflevector (Clang);
+// scalar maths and copies go through __builtin_* functions. Other compilers (MSVC): vectors are
+// a small array type with element-wise operators (left to the auto-vectoriser under
+// /arch:AVX2 / /arch:AVX512), shuffles are lane loops, maths the C library's. Defining
+// RAE_GENERIC_VECTORS=1 selects that fallback with GCC/Clang too, so that it is tested.
+#if !defined(RAE_GENERIC_VECTORS)
+#if defined(__GNUC__) || defined(__clang__)
+#define RAE_GENERIC_VECTORS 0
+#else
+#define RAE_GENERIC_VECTORS 1
+#endif
+#endif
+
+#if RAE_GENERIC_VECTORS
+#include <cstring>
+#include <math.h>  // the C functions sqrtf / powf (no C++ inline overloads)
+#endif
+
+#if defined(__GNUC__) || defined(__clang__) || defined(_MSC_VER)
+#define RAE_RESTRICT __restrict
+#else
+#define RAE_RESTRICT
+#endif
+
+#define RAE_PRAGMA(x) _Pragma(#x)
+#if defined(__clang__)
+#define RAE_UNROLL(n) RAE_PRAGMA(unroll n)
+#elif defined(__GNUC__)
+#define RAE_UNROLL(n) RAE_PRAGMA(GCC unroll n)
+#else
+#define RAE_UNROLL(n)
+#endif
+
 namespace rae {
 namespace kern {
 namespace RAE_KNS {
@@ -33,18 +69,75 @@ using std::size_t;
 using std::uint32_t;
 using std::uint64_t;
 
+#if RAE_GENERIC_VECTORS
+// W lanes of T with the element-wise operators the kernels use (vector op vector, vector op
+// scalar, unary minus, compound assignment), like the compilers' vector extensions.
+template <class T, size_t W>
+struct GVec {
+  T v[W];
+  T& operator[](size_t i) { return v[i]; }
+  const T& operator[](size_t i) const { return v[i]; }
+};
+
+#define RAE_GVEC_OP(op)                                                                       \
+  template <class T, size_t W>                                                                \
+  inline GVec<T, W> operator op(const GVec<T, W>& a, const GVec<T, W>& b) {                   \
+    GVec<T, W> r;                                                                             \
+    for (size_t i = 0; i < W; ++i) r.v[i] = a.v[i] op b.v[i];                                 \
+    return r;                                                                                 \
+  }                                                                                           \
+  template <class T, size_t W>                                                                \
+  inline GVec<T, W> operator op(const GVec<T, W>& a, T b) {                                   \
+    GVec<T, W> r;                                                                             \
+    for (size_t i = 0; i < W; ++i) r.v[i] = a.v[i] op b;                                      \
+    return r;                                                                                 \
+  }                                                                                           \
+  template <class T, size_t W>                                                                \
+  inline GVec<T, W> operator op(T a, const GVec<T, W>& b) {                                   \
+    GVec<T, W> r;                                                                             \
+    for (size_t i = 0; i < W; ++i) r.v[i] = a op b.v[i];                                      \
+    return r;                                                                                 \
+  }                                                                                           \
+  template <class T, size_t W>                                                                \
+  inline GVec<T, W>& operator op##=(GVec<T, W>& a, const GVec<T, W>& b) {                     \
+    for (size_t i = 0; i < W; ++i) a.v[i] = a.v[i] op b.v[i];                                 \
+    return a;                                                                                 \
+  }
+RAE_GVEC_OP(+)
+RAE_GVEC_OP(-)
+RAE_GVEC_OP(*)
+#undef RAE_GVEC_OP
+
+template <class T, size_t W>
+inline GVec<T, W> operator-(const GVec<T, W>& a) {
+  GVec<T, W> r;
+  for (size_t i = 0; i < W; ++i) r.v[i] = -a.v[i];
+  return r;
+}
+
+typedef GVec<float, RAE_VBYTES / sizeof(float)> vfloat;
+typedef GVec<double, RAE_VBYTES / sizeof(double)> vdouble;
+
+inline float ksqrt(float x) { return ::sqrtf(x); }
+inline double ksqrt(double x) { return ::sqrt(x); }
+inline float kpow(float x, float e) { return ::powf(x, e); }
+inline double kpow(double x, double e) { return ::pow(x, e); }
+inline void kmemcpy(void* d, const void* s, size_t n) { std::memcpy(d, s, n); }
+#else
 typedef float vfloat __attribute__((vector_size(RAE_VBYTES)));
 typedef double vdouble __attribute__((vector_size(RAE_VBYTES)));
-
-template <class T> struct VecOf;
-template <> struct VecOf<float> { typedef vfloat type; };
-template <> struct VecOf<double> { typedef vdouble type; };
 
 // Scalar maths through the compiler builtins (no inline library wrappers in this file).
 inline float ksqrt(float x) { return __builtin_sqrtf(x); }
 inline double ksqrt(double x) { return __builtin_sqrt(x); }
 inline float kpow(float x, float e) { return __builtin_powf(x, e); }
 inline double kpow(double x, double e) { return __builtin_pow(x, e); }
+inline void kmemcpy(void* d, const void* s, size_t n) { __builtin_memcpy(d, s, n); }
+#endif
+
+template <class T> struct VecOf;
+template <> struct VecOf<float> { typedef vfloat type; };
+template <> struct VecOf<double> { typedef vdouble type; };
 
 template <class V, class T>
 constexpr size_t lanes_of() { return sizeof(V) / sizeof(T); }
@@ -52,13 +145,13 @@ constexpr size_t lanes_of() { return sizeof(V) / sizeof(T); }
 template <class V, class T>
 inline V vload(const T* p) {
   V v;
-  __builtin_memcpy(&v, p, sizeof(V));
+  kmemcpy(&v, p, sizeof(V));
   return v;
 }
 
 template <class V, class T>
 inline void vstore(T* p, const V& v) {
-  __builtin_memcpy(p, &v, sizeof(V));
+  kmemcpy(p, &v, sizeof(V));
 }
 
 template <class V, class T>
@@ -105,72 +198,69 @@ inline void store_partial(T* p, const V& v, size_t nvalid) {
 }
 
 // ------------------------------------------------------------------ in-register transposes
-//
-// Integer vectors of the same shape as V, for __builtin_shuffle masks.
-template <class T> struct MaskOf;
-template <> struct MaskOf<float> { typedef std::int32_t type __attribute__((vector_size(RAE_VBYTES))); };
-template <> struct MaskOf<double> { typedef std::int64_t type __attribute__((vector_size(RAE_VBYTES))); };
 
-// Masks that swap the off-diagonal d x d blocks of two rows a, b (block size d):
+// Lane indices that swap the off-diagonal d x d blocks of two rows a, b of W lanes: index p of
+// the result takes lane at(p) of the concatenation (a, b).
 //   lo[p] = bit(p, d) ? b[p - d] : a[p]        hi[p] = bit(p, d) ? b[p] : a[p + d]
-template <class M, std::size_t W, std::size_t d, std::size_t... P>
-constexpr M mask_lo(std::index_sequence<P...>) { return M{(long)((P & d) ? W + P - d : P)...}; }
-template <class M, std::size_t W, std::size_t d, std::size_t... P>
-constexpr M mask_hi(std::index_sequence<P...>) { return M{(long)((P & d) ? W + P : P + d)...}; }
-// Interleave (zip) of two vectors: lo = a0 b0 a1 b1 ..., hi = the upper halves zipped.
-template <class M, std::size_t W, std::size_t... P>
-constexpr M mask_zip_lo(std::index_sequence<P...>) { return M{(long)((P & 1) ? W + P / 2 : P / 2)...}; }
-template <class M, std::size_t W, std::size_t... P>
-constexpr M mask_zip_hi(std::index_sequence<P...>) { return M{(long)((P & 1) ? W + W / 2 + P / 2 : W / 2 + P / 2)...}; }
-// De-interleave: even elements of (a, b), odd elements of (a, b).
-template <class M, std::size_t W, std::size_t... P>
-constexpr M mask_even(std::index_sequence<P...>) { return M{(long)(2 * P)...}; }
-template <class M, std::size_t W, std::size_t... P>
-constexpr M mask_odd(std::index_sequence<P...>) { return M{(long)(2 * P + 1)...}; }
+template <size_t W, size_t d>
+struct SwapLo {
+  static constexpr int at(size_t p) { return int((p & d) ? W + p - d : p); }
+};
+template <size_t W, size_t d>
+struct SwapHi {
+  static constexpr int at(size_t p) { return int((p & d) ? W + p : p + d); }
+};
 
-template <class V, class T, std::size_t d>
-inline void transpose_stage(V* r) {
-  constexpr std::size_t W = lanes_of<V, T>();
+#if !RAE_GENERIC_VECTORS && !defined(__clang__)
+// Integer vectors of the same shape as V, for __builtin_shuffle masks (GCC).
+template <class T> struct MaskOf;
+template <> struct MaskOf<float> {
+  typedef std::int32_t elem;
+  typedef std::int32_t type __attribute__((vector_size(RAE_VBYTES)));
+};
+template <> struct MaskOf<double> {
+  typedef std::int64_t elem;
+  typedef std::int64_t type __attribute__((vector_size(RAE_VBYTES)));
+};
+#endif
+
+// r[p] = lane Idx::at(p) of (a, b), for p < W.
+template <class V, class T, class Idx, size_t... P>
+inline V shuffle2(const V& a, const V& b, std::index_sequence<P...>) {
+#if RAE_GENERIC_VECTORS
+  constexpr size_t W = sizeof...(P);
+  V r;
+  ((r[P] = size_t(Idx::at(P)) < W ? a[size_t(Idx::at(P))] : b[size_t(Idx::at(P)) - W]), ...);
+  return r;
+#elif defined(__clang__)
+  return __builtin_shufflevector(a, b, Idx::at(P)...);
+#else
   typedef typename MaskOf<T>::type M;
-  constexpr M lo = mask_lo<M, W, d>(std::make_index_sequence<W>());
-  constexpr M hi = mask_hi<M, W, d>(std::make_index_sequence<W>());
-#pragma GCC unroll 16
-  for (std::size_t i = 0; i < W; ++i) {
+  constexpr M mask = {typename MaskOf<T>::elem(Idx::at(P))...};
+  return __builtin_shuffle(a, b, mask);
+#endif
+}
+
+template <class V, class T, size_t d>
+inline void transpose_stage(V* r) {
+  constexpr size_t W = lanes_of<V, T>();
+  RAE_UNROLL(16)
+  for (size_t i = 0; i < W; ++i) {
     if (i & d) continue;
     V a = r[i], b = r[i + d];
-    r[i] = __builtin_shuffle(a, b, lo);
-    r[i + d] = __builtin_shuffle(a, b, hi);
+    r[i] = shuffle2<V, T, SwapLo<W, d>>(a, b, std::make_index_sequence<W>());
+    r[i + d] = shuffle2<V, T, SwapHi<W, d>>(a, b, std::make_index_sequence<W>());
   }
 }
 
 // In-place transpose of the W x W matrix whose rows are r[0..W).
 template <class V, class T>
 inline void transpose(V* r) {
-  constexpr std::size_t W = lanes_of<V, T>();
+  constexpr size_t W = lanes_of<V, T>();
   if constexpr (W >= 2) transpose_stage<V, T, 1>(r);
   if constexpr (W >= 4) transpose_stage<V, T, 2>(r);
   if constexpr (W >= 8) transpose_stage<V, T, 4>(r);
   if constexpr (W >= 16) transpose_stage<V, T, 8>(r);
-}
-
-template <class V, class T>
-inline void zip(const V& a, const V& b, V& lo, V& hi) {
-  constexpr std::size_t W = lanes_of<V, T>();
-  typedef typename MaskOf<T>::type M;
-  constexpr M ml = mask_zip_lo<M, W>(std::make_index_sequence<W>());
-  constexpr M mh = mask_zip_hi<M, W>(std::make_index_sequence<W>());
-  lo = __builtin_shuffle(a, b, ml);
-  hi = __builtin_shuffle(a, b, mh);
-}
-
-template <class V, class T>
-inline void unzip(const V& a, const V& b, V& even, V& odd) {
-  constexpr std::size_t W = lanes_of<V, T>();
-  typedef typename MaskOf<T>::type M;
-  constexpr M me = mask_even<M, W>(std::make_index_sequence<W>());
-  constexpr M mo = mask_odd<M, W>(std::make_index_sequence<W>());
-  even = __builtin_shuffle(a, b, me);
-  odd = __builtin_shuffle(a, b, mo);
 }
 
 // ------------------------------------------------------------------ radix-2/4 complex FFT passes
@@ -188,7 +278,7 @@ constexpr size_t l1_block() {
 }
 
 template <class V, class T>
-inline void r2_pass(V* __restrict re, V* __restrict im, size_t n) {
+inline void r2_pass(V* RAE_RESTRICT re, V* RAE_RESTRICT im, size_t n) {
   for (size_t s = 0; s < n; s += 2) {
     V ar = re[s], ai = im[s], br = re[s + 1], bi = im[s + 1];
     re[s] = ar + br; im[s] = ai + bi;
@@ -198,7 +288,7 @@ inline void r2_pass(V* __restrict re, V* __restrict im, size_t n) {
 
 // DIT radix-4 pass for stages h = 1 and 2 (twiddles 1 and -i only).
 template <class V, class T>
-inline void r4_first_dit(V* __restrict re, V* __restrict im, size_t n) {
+inline void r4_first_dit(V* RAE_RESTRICT re, V* RAE_RESTRICT im, size_t n) {
   for (size_t s = 0; s < n; s += 4) {
     V x0r = re[s], x0i = im[s], x1r = re[s + 1], x1i = im[s + 1];
     V x2r = re[s + 2], x2i = im[s + 2], x3r = re[s + 3], x3i = im[s + 3];
@@ -214,15 +304,15 @@ inline void r4_first_dit(V* __restrict re, V* __restrict im, size_t n) {
 
 // DIT radix-4 pass combining stages h and 2h over n points (n a multiple of 4h).
 template <class V, class T>
-inline void r4_dit(V* __restrict re, V* __restrict im, size_t n, size_t h, const T* __restrict twr,
-                   const T* __restrict twi) {
+inline void r4_dit(V* RAE_RESTRICT re, V* RAE_RESTRICT im, size_t n, size_t h, const T* RAE_RESTRICT twr,
+                   const T* RAE_RESTRICT twi) {
   const T* w1r = twr + h;
   const T* w1i = twi + h;
   const T* w2r = twr + 2 * h;
   const T* w2i = twi + 2 * h;
   for (size_t s = 0; s < n; s += 4 * h) {
-    V* __restrict r0 = re + s;
-    V* __restrict i0 = im + s;
+    V* RAE_RESTRICT r0 = re + s;
+    V* RAE_RESTRICT i0 = im + s;
     for (size_t j = 0; j < h; ++j) {
       const T c1 = w1r[j], s1 = w1i[j], c2 = w2r[j], s2 = w2i[j];
       V x0r = r0[j], x0i = i0[j];
@@ -247,15 +337,15 @@ inline void r4_dit(V* __restrict re, V* __restrict im, size_t n, size_t h, const
 
 // DIF radix-4 pass combining stages 2h and h over n points (the mirror of r4_dit).
 template <class V, class T>
-inline void r4_dif(V* __restrict re, V* __restrict im, size_t n, size_t h, const T* __restrict twr,
-                   const T* __restrict twi) {
+inline void r4_dif(V* RAE_RESTRICT re, V* RAE_RESTRICT im, size_t n, size_t h, const T* RAE_RESTRICT twr,
+                   const T* RAE_RESTRICT twi) {
   const T* w1r = twr + h;
   const T* w1i = twi + h;
   const T* w2r = twr + 2 * h;
   const T* w2i = twi + 2 * h;
   for (size_t s = 0; s < n; s += 4 * h) {
-    V* __restrict r0 = re + s;
-    V* __restrict i0 = im + s;
+    V* RAE_RESTRICT r0 = re + s;
+    V* RAE_RESTRICT i0 = im + s;
     for (size_t j = 0; j < h; ++j) {
       const T c1 = w1r[j], s1 = w1i[j], c2 = w2r[j], s2 = w2i[j];
       V x0r = r0[j], x0i = i0[j];
@@ -281,7 +371,7 @@ inline void r4_dif(V* __restrict re, V* __restrict im, size_t n, size_t h, const
 
 // DIF radix-4 pass for stages 2 and 1 (the mirror of r4_first_dit).
 template <class V, class T>
-inline void r4_last_dif(V* __restrict re, V* __restrict im, size_t n) {
+inline void r4_last_dif(V* RAE_RESTRICT re, V* RAE_RESTRICT im, size_t n) {
   for (size_t s = 0; s < n; s += 4) {
     V x0r = re[s], x0i = im[s], x1r = re[s + 1], x1i = im[s + 1];
     V x2r = re[s + 2], x2i = im[s + 2], x3r = re[s + 3], x3i = im[s + 3];
@@ -306,8 +396,8 @@ inline size_t log2_of(size_t n) {
 // Stage sequence: radix-2 (h = 1) when log2 n is odd, else the twiddle-free radix-4 (h = 1, 2);
 // then radix-4 passes h = h0, 4 h0, ... while 4h <= n.
 template <class V, class T>
-void dit_pow2(V* __restrict re, V* __restrict im, size_t n, const T* __restrict twr,
-              const T* __restrict twi) {
+void dit_pow2(V* RAE_RESTRICT re, V* RAE_RESTRICT im, size_t n, const T* RAE_RESTRICT twr,
+              const T* RAE_RESTRICT twi) {
   if (n < 2) return;
   const bool odd = log2_of(n) & 1;
   const size_t h0 = odd ? 2 : 4;
@@ -326,8 +416,8 @@ void dit_pow2(V* __restrict re, V* __restrict im, size_t n, const T* __restrict 
 // Decimation in frequency: input in natural order, output in bit-reversed order (the exact
 // mirror of dit_pow2).
 template <class V, class T>
-void dif_pow2(V* __restrict re, V* __restrict im, size_t n, const T* __restrict twr,
-              const T* __restrict twi) {
+void dif_pow2(V* RAE_RESTRICT re, V* RAE_RESTRICT im, size_t n, const T* RAE_RESTRICT twr,
+              const T* RAE_RESTRICT twi) {
   if (n < 2) return;
   const bool odd = log2_of(n) & 1;
   const size_t h0 = odd ? 2 : 4;
@@ -351,15 +441,17 @@ void dif_pow2(V* __restrict re, V* __restrict im, size_t n, const T* __restrict 
 
 // ------------------------------------------------------------------ mixed radix (Stockham)
 
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"  // radix known only at run time for R = 0
+#endif
 // One radix-R stage of the Stockham decimation-in-frequency autosort FFT:
 //   y[q + s (R p + k)] = W^{p k} * sum_j x[q + s (p + j m)] e^{-2 pi i j k / R}
 // for p < m, q < s, k < R. R = 0 means an odd prime radix known at run time (<= 31).
 template <class V, class T, int R>
-void stockham_stage(const V* __restrict xr, const V* __restrict xi, V* __restrict yr,
-                    V* __restrict yi, size_t r_rt, size_t m, size_t s, const T* __restrict twr,
-                    const T* __restrict twi, const T* __restrict rc, const T* __restrict rs) {
+void stockham_stage(const V* RAE_RESTRICT xr, const V* RAE_RESTRICT xi, V* RAE_RESTRICT yr,
+                    V* RAE_RESTRICT yi, size_t r_rt, size_t m, size_t s, const T* RAE_RESTRICT twr,
+                    const T* RAE_RESTRICT twi, const T* RAE_RESTRICT rc, const T* RAE_RESTRICT rs) {
   constexpr size_t kMax = R ? (R < 2 ? 2 : R) : 31;
   const size_t r = R ? size_t(R) : r_rt;
   const size_t H = (r - 1) / 2;
@@ -421,7 +513,9 @@ void stockham_stage(const V* __restrict xr, const V* __restrict xi, V* __restric
   }
 }
 
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
+#endif
 
 // Mixed-radix FFT of re/im (natural order in and out); wre/wim: work buffers of n vectors.
 template <class V, class T>
@@ -580,10 +674,10 @@ inline void load_lanes(const T* const* src, size_t len, Sink&& sink) {
     V r[W];
     size_t t0 = 0;
     for (; t0 + W <= len; t0 += W) {
-#pragma GCC unroll 16
+RAE_UNROLL(16)
       for (size_t l = 0; l < W; ++l) r[l] = vload<V, T>(src[l] + t0);
       transpose<V, T>(r);
-#pragma GCC unroll 16
+RAE_UNROLL(16)
       for (size_t u = 0; u < W; ++u) sink(t0 + u, r[u]);
     }
     for (; t0 < len; ++t0) {
@@ -626,10 +720,10 @@ void load_real_frames_even(const RealPlanView<T>& p, const T* const* src, size_t
   if constexpr (W > 1) {
     V r[W];
     for (; t0 + W <= len; t0 += W) {
-#pragma GCC unroll 16
+RAE_UNROLL(16)
       for (size_t l = 0; l < W; ++l) r[l] = vload<V, T>(src[l] + t0);
       transpose<V, T>(r);
-#pragma GCC unroll 8
+RAE_UNROLL(8)
       for (size_t u = 0; u < W; u += 2) {
         const size_t d = dest((t0 + u) >> 1);
         re[d] = prep(r[u], t0 + u);
@@ -733,43 +827,56 @@ void real_inverse(const RealPlanView<T>& p, Get get, T scale, V* zr, V* zi, V* w
 }
 
 // ------------------------------------------------------------------ scratch layout
-
-inline size_t round_up(size_t x, size_t a) { return (x + a - 1) / a * a; }
+//
+// A call's scratch holds, each of buf_len + 2 vectors: the complex-split pair re/im (always;
+// adjacent, so that an inverse real transform can write its n real outputs across both), the
+// pair re2/im2 (inverse real transforms and FFT autocorrelations only), the work pair wre/wim
+// (mixed-radix plans only), then frame_vecs vectors for the frame buffer (autocorrelations only).
+// Buffers a call does not use take no space, and the scalar path (V = T) needs one lane, not W:
+// a single row of 2^27 points needs two float buffers of 2^26 points, not 6 x 16 of them.
 
 template <class V, class T>
-size_t scratch_elems_impl(size_t buf_len, size_t frame_len) {
+size_t scratch_elems_impl(size_t buf_len, int z, int work, size_t frame_vecs) {
   constexpr size_t W = lanes_of<V, T>();
-  // 6 complex-split buffers of buf_len + 2 vectors, one real frame buffer, alignment slack
-  size_t vecs = 6 * (buf_len + 2) + frame_len + 8;
-  return vecs * W + 64;
+  const size_t vecs = size_t(2 + (z ? 2 : 0) + (work ? 2 : 0)) * (buf_len + 2) + frame_vecs + 8;
+  return vecs * W + 64;  // + alignment slack
 }
 
 template <class V, class T>
 struct Scratch {
   V* re;
   V* im;
-  V* re2;
+  V* re2;   // nullptr unless z
   V* im2;
-  V* wre;   // work buffers for mixed-radix transforms
+  V* wre;   // work buffers for mixed-radix transforms (nullptr unless work)
   V* wim;
   V* frame;
 };
 
 template <class V, class T>
-Scratch<V, T> carve(T* scratch, size_t buf_len) {
+Scratch<V, T> carve(T* scratch, size_t buf_len, int z, int work) {
   // align to 64 bytes
-  uintptr_t a = reinterpret_cast<uintptr_t>(scratch);
-  a = (a + 63) & ~uintptr_t(63);
-  V* base = reinterpret_cast<V*>(a);
+  std::uintptr_t a = reinterpret_cast<std::uintptr_t>(scratch);
+  a = (a + 63) & ~std::uintptr_t(63);
+  V* next = reinterpret_cast<V*>(a);
   const size_t b = buf_len + 2;
-  Scratch<V, T> s;
-  s.re = base;
-  s.im = base + b;
-  s.re2 = base + 2 * b;
-  s.im2 = base + 3 * b;
-  s.wre = base + 4 * b;
-  s.wim = base + 5 * b;
-  s.frame = base + 6 * b;
+  auto take = [&]() {
+    V* p = next;
+    next += b;
+    return p;
+  };
+  Scratch<V, T> s{};
+  s.re = take();
+  s.im = take();
+  if (z) {
+    s.re2 = take();
+    s.im2 = take();
+  }
+  if (work) {
+    s.wre = take();
+    s.wim = take();
+  }
+  s.frame = next;
   return s;
 }
 
@@ -784,7 +891,7 @@ inline void gather_complex_rows(const T* const* rows, size_t n, Sink&& sink) {
     // complex values gives re_u, im_u in alternation
     V a[W], b[W];
     for (; k0 + W <= n; k0 += W) {
-#pragma GCC unroll 16
+RAE_UNROLL(16)
       for (size_t l = 0; l < W; ++l) {
         const T* p = rows[l] + 2 * k0;
         a[l] = vload<V, T>(p);
@@ -792,7 +899,7 @@ inline void gather_complex_rows(const T* const* rows, size_t n, Sink&& sink) {
       }
       transpose<V, T>(a);
       transpose<V, T>(b);
-#pragma GCC unroll 16
+RAE_UNROLL(16)
       for (size_t u = 0; u < W / 2; ++u) {
         sink(k0 + u, a[2 * u], a[2 * u + 1]);
         sink(k0 + W / 2 + u, b[2 * u], b[2 * u + 1]);
@@ -827,7 +934,7 @@ inline void scatter_complex_rows(const V* re, const V* im, size_t n, T scale, T*
     V a[W], b[W];
     size_t k0 = 0;
     for (; k0 + W <= n; k0 += W) {
-#pragma GCC unroll 16
+RAE_UNROLL(16)
       for (size_t u = 0; u < W / 2; ++u) {
         a[2 * u] = re[k0 + u] * scale;
         a[2 * u + 1] = im[k0 + u] * scale;
@@ -836,7 +943,7 @@ inline void scatter_complex_rows(const V* re, const V* im, size_t n, T scale, T*
       }
       transpose<V, T>(a);
       transpose<V, T>(b);
-#pragma GCC unroll 16
+RAE_UNROLL(16)
       for (size_t l = 0; l < nv; ++l) {
         T* row = rows[l] + 2 * k0;
         vstore<V, T>(row, a[l]);
@@ -877,7 +984,7 @@ void cfft_rows_impl(const CplxPlanView<T>& p, const T* in, size_t in_stride, T* 
                     size_t out_stride, size_t n_rows, int inverse, T scale, T* scratch) {
   constexpr size_t W = lanes_of<V, T>();
   const size_t n = p.n;
-  Scratch<V, T> s = carve<V, T>(scratch, buffer_len(p) + 1);
+  Scratch<V, T> s = carve<V, T>(scratch, buffer_len(p) + 1, 0, p.mixed);
   const T* src[W];
   T* dst[W];
   for (size_t r0 = 0; r0 < n_rows; r0 += W) {
@@ -902,7 +1009,7 @@ void rfft_rows_impl(const RealPlanView<T>& p, const T* in, size_t in_stride, T* 
                     size_t out_stride, size_t n_rows, T scale, T* scratch) {
   constexpr size_t W = lanes_of<V, T>();
   const size_t nb = p.n / 2 + 1;
-  Scratch<V, T> s = carve<V, T>(scratch, buffer_len(p.cplx) + 1);
+  Scratch<V, T> s = carve<V, T>(scratch, buffer_len(p.cplx) + 1, 0, p.cplx.mixed);
   const T* src[W];
   T* dst[W];
   for (size_t r0 = 0; r0 < n_rows; r0 += W) {
@@ -922,7 +1029,7 @@ void irfft_rows_impl(const RealPlanView<T>& p, const T* in, size_t in_stride, T*
                      size_t out_stride, size_t n_rows, T scale, T* scratch) {
   constexpr size_t W = lanes_of<V, T>();
   const size_t nb = p.n / 2 + 1;
-  Scratch<V, T> s = carve<V, T>(scratch, buffer_len(p.cplx) + 1);
+  Scratch<V, T> s = carve<V, T>(scratch, buffer_len(p.cplx) + 1, 1, p.cplx.mixed);
   // the inverse writes x[0, n) into the (then free) region starting at s.re, which spans the
   // contiguous re and im buffers (2 (buf_len + 3) >= n + 1 vectors)
   V* x = s.re;
@@ -952,7 +1059,8 @@ void frames_impl(const FrameJob<T>& job, size_t f_begin, size_t f_end, T* scratc
   const RealPlanView<T>& p = job.plan;
   const size_t nb = p.n / 2 + 1;
   const size_t len = job.frame_len;
-  Scratch<V, T> s = carve<V, T>(scratch, buffer_len(p.cplx) + 1);
+  Scratch<V, T> s = carve<V, T>(scratch, buffer_len(p.cplx) + 1, job.mode == FM_AUTOCORR,
+                                p.cplx.mixed);
   const T* src[W];
   const V zero = vbroadcast<V, T>(T(0));
   for (size_t f0 = f_begin; f0 < f_end; f0 += W) {
@@ -1094,9 +1202,28 @@ bool all_finite_impl(const T* x, size_t n) {
 
 // ------------------------------------------------------------------ dispatch by path
 
+// Scratch elements (of T) of one call, matching the carve() of each kernel below.
 template <class T>
-std::size_t scratch_elems(std::size_t buf_len, std::size_t frame_len) {
-  return scratch_elems_impl<typename VecOf<T>::type, T>(buf_len, frame_len);
+std::size_t scratch_elems(size_t buf_len, int scalar, int z, int work, size_t frame_vecs) {
+  return scalar ? scratch_elems_impl<T, T>(buf_len, z, work, frame_vecs)
+                : scratch_elems_impl<typename VecOf<T>::type, T>(buf_len, z, work, frame_vecs);
+}
+
+template <class T>
+std::size_t cfft_scratch(const CplxPlanView<T>& p, int scalar) {
+  return scratch_elems<T>(buffer_len(p) + 1, scalar, 0, p.mixed, 0);
+}
+
+template <class T>
+std::size_t rfft_scratch(const RealPlanView<T>& p, int scalar, int inverse) {
+  return scratch_elems<T>(buffer_len(p.cplx) + 1, scalar, inverse, p.cplx.mixed, 0);
+}
+
+template <class T>
+std::size_t frames_scratch(const FrameJob<T>& job) {
+  const bool acf = job.mode == FM_AUTOCORR || job.mode == FM_AUTOCORR_DIRECT;
+  return scratch_elems<T>(buffer_len(job.plan.cplx) + 1, 0, job.mode == FM_AUTOCORR,
+                          job.plan.cplx.mixed, acf ? size_t(job.frame_len) : 0);
 }
 
 template <class T>
@@ -1143,12 +1270,13 @@ bool all_finite(const T* x, size_t n) {
 #define RAE_STR(x) RAE_STR2(x)
 
 const KernelTable<float> table_f = {
-    RAE_STR(RAE_KNS), int(lanes_of<vfloat, float>()), &scratch_elems<float>, &cfft_rows<float>,
-    &rfft_rows<float>, &irfft_rows<float>, &frames<float>, &all_finite<float>};
+    RAE_STR(RAE_KNS), int(lanes_of<vfloat, float>()), &cfft_scratch<float>,
+    &rfft_scratch<float>, &frames_scratch<float>, &cfft_rows<float>, &rfft_rows<float>,
+    &irfft_rows<float>, &frames<float>, &all_finite<float>};
 const KernelTable<double> table_d = {
-    RAE_STR(RAE_KNS), int(lanes_of<vdouble, double>()), &scratch_elems<double>,
-    &cfft_rows<double>, &rfft_rows<double>, &irfft_rows<double>, &frames<double>,
-    &all_finite<double>};
+    RAE_STR(RAE_KNS), int(lanes_of<vdouble, double>()), &cfft_scratch<double>,
+    &rfft_scratch<double>, &frames_scratch<double>, &cfft_rows<double>, &rfft_rows<double>,
+    &irfft_rows<double>, &frames<double>, &all_finite<double>};
 
 }  // namespace
 }  // namespace RAE_KNS

@@ -20,9 +20,11 @@ from .._version import __version__
 
 # Command groups, in the order of the pipeline.
 _GROUPS = [
-    "rae_fast.cli.data",        # inspect, preprocess, modify
+    "rae_fast.cli.inspection",  # inspect
+    "rae_fast.cli.data",        # preprocess, modify
     "rae_fast.cli.autocorr",    # autocorrelogram
     "rae_fast.cli.model",       # train, export-onnx, generate, reconstruct
+    "rae_fast.cli.embedding",   # embed
     "rae_fast.cli.evaluation",  # evaluate, predict, fuse, fuse-chunks, export, import
     "rae_fast.cli.demo",        # demo
 ]
@@ -110,23 +112,51 @@ def _command_parser(parser: argparse.ArgumentParser, command: str
     return None
 
 
+def error_message(exc: BaseException) -> str:
+    """The text after ``rae-fast CMD: error:`` for ``exc``.
+
+    A full disk (``ENOSPC``, also inside a library's ``RuntimeError``) reads ``no space left
+    on device while writing FILE`` whichever library raised it."""
+    from .._io import WriteError, _no_space_errno, no_room_text
+
+    if isinstance(exc, WriteError):
+        return str(exc)
+    code = _no_space_errno(exc)
+    if code is not None:
+        inner = exc
+        while inner is not None and not (isinstance(inner, OSError) and inner.errno == code):
+            inner = inner.__cause__ or inner.__context__
+        return no_room_text(code, getattr(inner, "filename", None))
+    return str(exc)
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     """Entry point of the ``rae-fast`` console script; returns the exit status."""
+    from .._io import _no_space_errno
+
     parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
+    args.argv = argv            # for messages that name the command to run next
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(levelname)s: %(message)s")
     try:
         status = args.func(args)
     except KeyboardInterrupt:
-        print(f"rae-fast {args.command}: interrupted; no half-written file was left under an "
-              f"output name (run the same command again to resume)", file=sys.stderr)
+        hint = getattr(args, "interrupt_hint", None)
+        print(f"rae-fast {args.command}: interrupted; " + (
+            hint(args) if hint is not None else
+            "no half-written file was left under an output name (run the same command again "
+            "to resume)"), file=sys.stderr)
         return 130
-    except _user_errors() as exc:
-        if args.debug:
+    except Exception as exc:
+        if args.debug or not (isinstance(exc, _user_errors()) or
+                              _no_space_errno(exc) is not None):
             raise
         sub = _command_parser(parser, args.command)
-        text = translate_message(str(exc), _flag_map(sub)) if sub is not None else str(exc)
+        text = error_message(exc)
+        if sub is not None:
+            text = translate_message(text, _flag_map(sub))
         print(f"rae-fast {args.command}: error: {text}", file=sys.stderr)
         return 2
     return int(status or 0)

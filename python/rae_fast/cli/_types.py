@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import math
+from typing import Any, Tuple
 
 
 def int_at_least(minimum: int):
@@ -45,3 +46,20 @@ def none_or(conv):
             raise argparse.ArgumentTypeError(f"expected a number or 'none', got {text!r}") from None
     parse.__name__ = f"none_or_{getattr(conv, '__name__', 'value')}"
     return parse
+
+
+def parser_option(text: str) -> Tuple[str, Any]:
+    if "=" not in text:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    key, value = text.split("=", 1)
+    low = value.strip().lower()
+    if low in ("true", "yes"):
+        return key.strip(), True
+    if low in ("false", "no"):
+        return key.strip(), False
+    for conv in (int, float):
+        try:
+            return key.strip(), conv(value)
+        except ValueError:
+            pass
+    return key.strip(), value

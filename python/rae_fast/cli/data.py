@@ -1,7 +1,5 @@
-"""Data commands: ``inspect``, ``preprocess``, ``modify``.
+"""Data commands: ``preprocess``, ``modify`` (``inspect`` is :mod:`rae_fast.cli.inspection`).
 
-``rae-fast inspect DIR``        files, labels, folds, lengths, rates, channels of a collection
-``rae-fast inspect FILE.nc``    the same for a stored data set, plus an integrity check
 ``rae-fast preprocess``         audio collection -> spectrograms / autocorrelograms (netCDF4)
 ``rae-fast modify FILE.nc``     add or remove a cross-validation setup or a partitioning
 
@@ -14,71 +12,65 @@ Example::
 from __future__ import annotations
 
 import argparse
-import json
+import shlex
 import sys
 from pathlib import Path
-from typing import Any, Dict, Optional, Sequence, Tuple
+from typing import Any, Optional
 
+from .._io import printable
+from ._format import table
 from ._ray import RAY_FLAGS, add_ray_option
-from ._types import finite_float, none_or
+from ._types import finite_float, none_or, parser_option
 
-_FILE_HINT = "a data set file (.nc) or a collection folder"
 
 
 # ------------------------------------------------------------------------------ helpers
 
-def _parser_option(text: str) -> Tuple[str, Any]:
-    if "=" not in text:
-        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
-    key, value = text.split("=", 1)
-    low = value.strip().lower()
-    if low in ("true", "yes"):
-        return key.strip(), True
-    if low in ("false", "no"):
-        return key.strip(), False
-    for conv in (int, float):
+def _auto_or(conv, what: str):
+    """argparse type: ``auto`` or a positive number (``conv``)."""
+    def parse(text: str):
+        if text.strip().lower() == "auto":
+            return "auto"
         try:
-            return key.strip(), conv(value)
+            value = conv(text)
         except ValueError:
-            pass
-    return key.strip(), value
+            raise argparse.ArgumentTypeError(f"expected {what} or 'auto', got {text!r}") from None
+        if not value > 0:
+            raise argparse.ArgumentTypeError(f"expected {what} > 0 or 'auto', got {text!r}")
+        return value
+    return parse
 
 
-def _table(rows: Sequence[Sequence[Any]], header: Optional[Sequence[str]] = None,
-           title: Optional[str] = None) -> str:
-    """Rows as an aligned text table (with a header: numbers right-aligned)."""
-    cells = [[str(c) for c in r] for r in rows]
-    if header:
-        cells = [list(header)] + cells
-    if not cells:
-        return title or ""
-    widths = [max(len(r[i]) for r in cells if i < len(r)) for i in range(max(map(len, cells)))]
-    lines = [title] if title else []
-    for j, r in enumerate(cells):
-        parts = [r[0].ljust(widths[0])] + [
-            c.rjust(widths[i + 1]) if header and _is_number(c) else c.ljust(widths[i + 1])
-            for i, c in enumerate(r[1:])]
-        lines.append("  " + "  ".join(parts).rstrip())
-        if header and j == 0:
-            lines.append("  " + "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
+def _flag(name: str, value: Any = None) -> str:
+    """A library parameter as this command's option: ``sr=44100`` -> ``--sr 44100``."""
+    flag = "--" + name.replace("_", "-")
+    return flag if value is None or value is True else f"{flag} {value}"
 
 
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-        return True
-    except ValueError:
-        return False
+#: The ``preprocess`` sub-parser (set by :func:`register`), to spell out a command that works.
+_PREPROCESS_PARSER: Optional[argparse.ArgumentParser] = None
 
 
-def _fmt_range(values, unit: str = "", fmt: str = "{}") -> str:
-    if not values:
-        return "-"
-    lo, hi = min(values), max(values)
-    if lo == hi:
-        return fmt.format(lo) + unit
-    return f"{fmt.format(lo)}{unit} - {fmt.format(hi)}{unit}"
+def _command_line(args, parser: argparse.ArgumentParser, **changes) -> str:
+    """The ``rae-fast preprocess ...`` command of ``args`` (non-default options only) with
+    ``changes`` (option dest -> value) applied."""
+    words = ["rae-fast", "preprocess"]
+    for action in parser._actions:
+        if not action.option_strings or action.dest in ("help", "pretend", "pretend_output"):
+            continue
+        value = changes.get(action.dest, getattr(args, action.dest, action.default))
+        if value == action.default and action.dest not in changes:
+            continue
+        flag = max(action.option_strings, key=len)
+        if action.nargs == 0:
+            if value:
+                words.append(flag)
+        elif isinstance(value, list):
+            for item in value:
+                words += [flag, "=".join(map(str, item)) if isinstance(item, tuple) else str(item)]
+        else:
+            words += [flag, "none" if value is None else str(value)]
+    return " ".join(shlex.quote(w) for w in words)
 
 
 def _settings_from_args(args):
@@ -95,188 +87,6 @@ def _settings_from_args(args):
         chunk_length=args.chunk_length, chunk_count=args.chunk_count, sr=args.sr,
         max_lag=args.max_lag, fmin=args.fmin, acf_window=args.acf_window,
         acf_normalize=args.acf_normalize, acf_detrend=args.acf_detrend)
-
-
-# ------------------------------------------------------------------------------ inspect
-
-def _inspect_collection(args) -> int:
-    from concurrent.futures import ThreadPoolExecutor
-
-    from ..audio import AudioError, audio_info
-    from ..layouts import parse_dataset
-    from ..progress import progress as progress_bar
-
-    parsed = parse_dataset(args.path, args.parser, **dict(args.parser_option or []))
-    infos, bad = [], []
-    workers = args.workers or 4
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        def one(inst):
-            try:
-                return audio_info(inst.path)
-            except AudioError as exc:
-                return exc
-        results = progress_bar(pool.map(one, parsed.instances), total=len(parsed.instances),
-                               desc="inspect", unit="file", disable=True if args.json else None)
-        for inst, res in zip(parsed.instances, results):
-            (bad.append((inst.filename, res.reason)) if isinstance(res, AudioError)
-             else infos.append(res))
-    counts = parsed.label_counts()
-    folds = []
-    for k in range(parsed.n_folds):
-        tr = sum(1 for i in parsed.instances if i.cv_folds[k] == 0)
-        va = sum(1 for i in parsed.instances if i.cv_folds[k] == 1)
-        folds.append((k + 1, tr, va))
-    parts: Dict[str, int] = {}
-    for inst in parsed.instances:
-        if inst.partition >= 0:
-            name = ("train", "devel", "test")[inst.partition]
-            parts[name] = parts.get(name, 0) + 1
-    summary = {
-        "path": str(parsed.basedir), "parser": parsed.parser,
-        "audio_files": len(parsed.instances),
-        "labels": len(parsed.label_map) if parsed.label_map else 0,
-        "folds": parsed.n_folds, "partitions": parts,
-        "min_length_s": min((i.duration for i in infos), default=None),
-        "max_length_s": max((i.duration for i in infos), default=None),
-        "sample_rates": sorted({i.sr for i in infos}),
-        "channels": sorted({i.channels for i in infos}),
-        "formats": sorted({f"{i.format}/{i.subtype}" for i in infos}),
-        "label_counts": {str(k): v for k, v in counts.items()},
-        "fold_counts": [{"fold": k, "train": t, "valid": v} for k, t, v in folds],
-        "unreadable": [{"file": f, "reason": r} for f, r in bad],
-    }
-    if args.json:
-        print(json.dumps(summary, indent=2))
-        return 1 if bad else 0
-    rows = [
-        ("parser", parsed.parser),
-        ("audio files", len(parsed.instances)),
-        ("labels", summary["labels"] or "none (unlabelled)"),
-        ("cross-validation folds", parsed.n_folds),
-        ("partitions", ", ".join(f"{k} {v}" for k, v in parts.items()) or "none"),
-        ("minimum length", _fmt_range([summary["min_length_s"]] if infos else [], " s", "{:.2f}")),
-        ("maximum length", _fmt_range([summary["max_length_s"]] if infos else [], " s", "{:.2f}")),
-        ("sample rates", _fmt_range(summary["sample_rates"], " Hz")),
-        ("channels", _fmt_range(summary["channels"])),
-        ("formats", ", ".join(summary["formats"]) or "-"),
-        ("unreadable files", len(bad)),
-    ]
-    print(_table(rows, title=f"data set in {parsed.basedir}"))
-    if parsed.label_map:
-        print()
-        print(_table([(k, counts.get(k, 0), v) for k, v in parsed.label_map.items()],
-                     header=("label", "files", "id")))
-    if folds:
-        print()
-        print(_table(folds, header=("fold", "train", "valid")))
-    if bad:
-        print()
-        print(_table(bad, header=("unreadable file", "reason")))
-    return 1 if bad else 0
-
-
-def _inspect_file(args) -> int:
-    import numpy as np
-
-    from ..dataset import check_integrity, load
-
-    ds = load(args.path, lazy=True)
-    try:
-        n = len(ds)
-        files = {}
-        for f in ds.filenames:
-            files[f] = files.get(f, 0) + 1
-        lo, hi, total, count = np.inf, -np.inf, 0.0, 0
-        for _, _, x in ds.iter_batches(256):
-            if x.size:
-                lo, hi = min(lo, float(x.min())), max(hi, float(x.max()))
-                total += float(x.sum(dtype=np.float64))
-                count += x.size
-        problems = check_integrity(ds)
-        counts: Dict[str, int] = {}
-        for lab in ds.label_nominal:
-            key = "(unlabelled)" if lab is None else lab
-            counts[key] = counts.get(key, 0) + 1
-        folds = [(k + 1, int((ds.cv_folds[:, k] == 0).sum()), int((ds.cv_folds[:, k] == 1).sum()))
-                 for k in range(ds.n_folds)]
-        parts = {name: int((ds.partition == v).sum()) for v, name in
-                 enumerate(("train", "devel", "test")) if (ds.partition == v).any()}
-        summary = {
-            "path": str(args.path), "instances": n, "files": len(files),
-            "chunks_per_file": sorted(set(files.values())),
-            "feature_dims": list(ds.feature_dims), "feature_shape": list(ds.feature_shape),
-            "labels": len(ds.label_map) if ds.label_map else 0,
-            "fully_labelled": ds.is_labelled, "folds": ds.n_folds, "partitions": parts,
-            "min": lo if count else None, "max": hi if count else None,
-            "mean": total / count if count else None,
-            "label_counts": counts, "fold_counts": [
-                {"fold": k, "train": t, "valid": v} for k, t, v in folds],
-            "attrs": ds.attrs, "integrity_problems": problems,
-        }
-        if args.instance is not None:
-            i = args.instance
-            if not -n <= i < n:
-                raise ValueError(f"--instance {i} is out of range for {n} instances")
-            i %= n
-            summary["instance"] = {
-                "index": i, "filename": ds.filenames[i], "chunk_nr": int(ds.chunk_nr[i]),
-                "label_nominal": ds.label_nominal[i], "label_numeric": int(ds.label_numeric[i]),
-                "cv_folds": ds.cv_folds[i].tolist(), "partition": int(ds.partition[i]),
-                "shape": list(ds.feature_shape)}
-    finally:
-        ds.close()
-    if args.json:
-        print(json.dumps(summary, indent=2, default=str))
-        return 1 if problems else 0
-    rows = [
-        ("instances", n), ("audio files", len(files)),
-        ("chunks per file", _fmt_range(summary["chunks_per_file"])),
-        ("feature dimensions", " x ".join(f"{d} {s}" for d, s in
-                                          zip(ds.feature_dims, ds.feature_shape))),
-        ("labels", summary["labels"] or "none"),
-        ("fully labelled", "yes" if ds.is_labelled else "no"),
-        ("cross-validation folds", ds.n_folds),
-        ("partitions", ", ".join(f"{k} {v}" for k, v in parts.items()) or "none"),
-        ("value range", "-" if not count else f"{lo:.4g} .. {hi:.4g} (mean {total / count:.4g})"),
-        ("integrity", "OK" if not problems else f"{len(problems)} problem(s)"),
-    ]
-    print(_table(rows, title=f"data set file {args.path}"))
-    if ds.label_map or counts:
-        print()
-        ids = ds.label_map or {}
-        order = sorted(counts, key=lambda k: (ids.get(k, len(ids)), k))
-        print(_table([(k, counts[k], ids.get(k, "-")) for k in order],
-                     header=("label", "instances", "id")))
-    if folds:
-        print()
-        print(_table(folds, header=("fold", "train", "valid")))
-    if ds.attrs:
-        print()
-        print(_table([(k, json.dumps(v) if not isinstance(v, str) else v)
-                      for k, v in ds.attrs.items()], title="attributes"))
-    if "instance" in summary:
-        print()
-        print(_table(list(summary["instance"].items()), title=f"instance {summary['instance']['index']}"))
-    if problems:
-        print()
-        print("integrity problems:")
-        for p in problems[:50]:
-            print(f"  {p}")
-        if len(problems) > 50:
-            print(f"  ... and {len(problems) - 50} more")
-    return 1 if problems else 0
-
-
-def cmd_inspect(args) -> int:
-    """``rae-fast inspect PATH``: a collection folder or a stored data set."""
-    path = Path(args.path)
-    if not path.exists():
-        raise FileNotFoundError(f"{path} does not exist ({_FILE_HINT})")
-    if path.is_dir():
-        return _inspect_collection(args)
-    if args.parser != "auto" or args.parser_option:
-        raise ValueError("--parser / --parser-option apply to collection folders, not to .nc files")
-    return _inspect_file(args)
 
 
 # ---------------------------------------------------------------------------- preprocess
@@ -296,6 +106,8 @@ def _pretend(args, settings) -> int:
     if not -n <= args.pretend < n:
         raise ValueError(f"--pretend {args.pretend} is out of range: the collection has {n} files")
     inst = parsed.instances[args.pretend % n]
+    if not settings.is_resolved:      # "auto" values come from the whole collection
+        settings = _resolve_for_pretend(args, parsed, settings)
     y, sr = load_audio(inst.path, sr=settings.sr, channels=settings.channels,
                        fixed_length=settings.fixed_length, center_fixed=settings.center_fixed)
     is_spec = settings.features == "spectrogram"
@@ -310,7 +122,7 @@ def _pretend(args, settings) -> int:
             ("sample rate", f"{sr} Hz"), ("window / hop", f"{win} / {hop} samples"),
             ("number of chunks", X.shape[0]), ("time steps per chunk", X.shape[1]),
             ("bands", X.shape[2])]
-    print(_table(info, title="spectrogram information" if is_spec else "autocorrelogram information"))
+    print(table(info, title="spectrogram information" if is_spec else "autocorrelogram information"))
 
     fig = Figure(figsize=(10, 7))
     FigureCanvasAgg(fig)
@@ -343,9 +155,31 @@ def _pretend(args, settings) -> int:
     return 0
 
 
+def _resolve_for_pretend(args, parsed, settings):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from ..audio import AudioError, audio_info
+    from ..preprocessing import CollectionError, resolve_settings
+
+    def one(inst):
+        try:
+            return inst, audio_info(inst.path)
+        except AudioError:
+            return inst, None
+    with ThreadPoolExecutor(max_workers=args.workers or 4) as pool:
+        files = [(i, info) for i, info in pool.map(one, parsed.instances) if info is not None]
+    try:
+        settings, notes = resolve_settings(settings, files)
+    except CollectionError as exc:
+        raise ValueError(exc.message(_flag)) from None
+    for name, text in notes.items():
+        print(f"{_flag(name, 'auto')}: {text}")
+    return settings
+
+
 def cmd_preprocess(args) -> int:
     """``rae-fast preprocess``: see the module docstring."""
-    from ..preprocessing import preprocess
+    from ..preprocessing import CollectionError, preprocess
 
     if (args.chunk_length is None) != (args.chunk_count is None):
         raise ValueError("--chunk-length and --chunk-count must be given together")
@@ -356,6 +190,9 @@ def cmd_preprocess(args) -> int:
     if out.suffix.lower() != ".nc":
         print(f"rae-fast preprocess: note: {out} does not end in .nc (it is netCDF4 anyway)",
               file=sys.stderr)
+    def announce(name: str, text: str) -> None:
+        print(f"{_flag(name, 'auto')}: {text}", flush=True)
+
     try:
         if args.ray is not None:
             if args.workers is not None:
@@ -367,14 +204,21 @@ def cmd_preprocess(args) -> int:
                                  parser_options=dict(args.parser_option or []),
                                  address=args.ray, block_size=args.block_size,
                                  skip_bad=args.skip_bad, resume=not args.no_resume,
-                                 progress=False if args.quiet else None)
+                                 progress=False if args.quiet else None, on_resolved=announce)
         else:
             if args.block_size is not None:
                 raise ValueError("--block-size applies with --ray")
             res = preprocess(args.basedir, out, settings, parser=args.parser,
                              parser_options=dict(args.parser_option or []),
                              workers=args.workers, skip_bad=args.skip_bad,
-                             resume=not args.no_resume, progress=False if args.quiet else None)
+                             resume=not args.no_resume, progress=False if args.quiet else None,
+                             on_resolved=announce)
+    except CollectionError as exc:
+        msg = exc.message(_flag)
+        if _PREPROCESS_PARSER is not None:
+            msg += ("\nthis command deals with all of it:\n  "
+                    + _command_line(args, _PREPROCESS_PARSER, **exc.fixes()))
+        raise ValueError(msg) from None
     except KeyboardInterrupt:
         print(f"rae-fast preprocess: the instances written so far are kept in {out}.partial; "
               "run the same command again to resume (or add --no-resume to start over)",
@@ -382,7 +226,8 @@ def cmd_preprocess(args) -> int:
         raise
     rate = res.processed_files / res.seconds if res.seconds > 0 else float("inf")
     msg = (f"wrote {res.n_instances} instances ({res.n_files} files, features "
-           f"{' x '.join(map(str, res.feature_shape))}) to {res.path} in {res.seconds:.1f} s "
+           f"{' x '.join(map(str, res.feature_shape))}) to {printable(res.path)} in "
+           f"{res.seconds:.1f} s "
            f"({rate:.0f} files/s, parser {res.parser}")
     if res.resumed_files:
         msg += f", resumed after {res.resumed_files} files"
@@ -436,24 +281,8 @@ def cmd_modify(args) -> int:
 # ------------------------------------------------------------------------------ register
 
 def register(subparsers) -> None:
-    """Add ``inspect``, ``preprocess`` and ``modify`` to the ``rae-fast`` command line."""
+    """Add ``preprocess`` and ``modify`` to the ``rae-fast`` command line."""
     from ..audio import CHANNEL_MODES
-
-    p = subparsers.add_parser(
-        "inspect", help="describe an audio collection or a stored data set",
-        description="Describe an audio collection folder (files, labels, folds, lengths, "
-                    "sample rates, channels) or a stored data set file (.nc: the same plus an "
-                    "integrity check; exit status 1 when it finds problems or unreadable files).")
-    p.add_argument("path", help=_FILE_HINT)
-    p.add_argument("--parser", default="auto",
-                   help="layout of a collection folder (default: detect)")
-    p.add_argument("--parser-option", action="append", type=_parser_option, metavar="KEY=VALUE",
-                   help="parser option, e.g. n_folds=5 for class_folders (repeatable)")
-    p.add_argument("--instance", type=int, default=None, metavar="INDEX",
-                   help="also show one instance of a data set file")
-    p.add_argument("--workers", type=int, default=None, help="threads reading file headers")
-    p.add_argument("--json", action="store_true", help="print machine-readable JSON")
-    p.set_defaults(func=cmd_inspect)
 
     p = subparsers.add_parser(
         "preprocess", help="audio collection -> spectrograms (netCDF4)",
@@ -466,7 +295,7 @@ def register(subparsers) -> None:
     p.add_argument("--parser", default="auto",
                    help="collection layout: auto, esc, esc50, dcase, urbansound8k, partitioned, "
                         "cross_validated, class_folders, no_metadata")
-    p.add_argument("--parser-option", action="append", type=_parser_option, metavar="KEY=VALUE",
+    p.add_argument("--parser-option", action="append", type=parser_option, metavar="KEY=VALUE",
                    help="parser option, e.g. n_folds=5 (class_folders) or esc10=true (esc50)")
     p.add_argument("--features", choices=("spectrogram", "autocorrelogram"),
                    default="spectrogram", help="what to compute")
@@ -489,12 +318,15 @@ def register(subparsers) -> None:
                    help="chunks per file; too few chunks is an error (needs --chunk-length)")
     p.add_argument("--channels", type=str.lower, choices=CHANNEL_MODES, default="mean",
                    help="how to combine the channels of multi-channel audio")
-    p.add_argument("--fixed-length", type=float, default=None, metavar="SECONDS",
-                   help="cut or zero-pad every clip to this length")
+    p.add_argument("--fixed-length", type=_auto_or(float, "a length in seconds"), default=None,
+                   metavar="SECONDS",
+                   help="cut or zero-pad every clip to this length; auto: the median clip "
+                        "length of the collection (printed, and stored as the number)")
     p.add_argument("--center-fixed", action="store_true",
                    help="cut / pad equally at both ends instead of at the end")
-    p.add_argument("--sr", type=int, default=None, metavar="HZ",
-                   help="resample every clip to this rate first (soxr)")
+    p.add_argument("--sr", type=_auto_or(int, "a rate in Hz"), default=None, metavar="HZ",
+                   help="resample every clip to this rate first (soxr); auto: the most common "
+                        "rate of the collection. Without it, files at several rates are refused")
     p.add_argument("--max-lag", type=float, default=None, metavar="SECONDS",
                    help="autocorrelograms: largest lag")
     p.add_argument("--fmin", type=float, default=None, metavar="HZ",
@@ -523,6 +355,8 @@ def register(subparsers) -> None:
     add_ray_option(p, block="files")
     p.set_defaults(func=cmd_preprocess,
                    flag_aliases={"mel_bands": "--mel-spectrum", **RAY_FLAGS})
+    global _PREPROCESS_PARSER
+    _PREPROCESS_PARSER = p
 
     p = subparsers.add_parser(
         "modify", help="add or remove cross-validation folds or a partitioning",

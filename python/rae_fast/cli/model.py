@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
@@ -48,10 +49,12 @@ def _add_runtime_options(p: argparse.ArgumentParser, torch_device: bool = False)
 
 def _load_training_inputs(paths: List[Path]):
     from ..dataset import load
+    from ..preprocessing import FrontEnd
 
-    feats, shape, names, dims = [], None, [], None
+    feats, shape, names, dims, frontends = [], None, [], None, []
     for path in paths:
         ds = load(path)
+        frontends.append(FrontEnd.from_dataset(ds.attrs, ds.feature_dims, ds.feature_shape))
         if len(ds.feature_dims) != 2:
             raise ValueError(f"{path}: training needs 2-D features per instance (time, frequency), "
                              f"got feature_dims {ds.feature_dims}")
@@ -65,15 +68,49 @@ def _load_training_inputs(paths: List[Path]):
         feats.append(ds.features)
         names.append(str(path))
     x = feats[0] if len(feats) == 1 else np.concatenate(feats)
-    return x, names, dims
+    # the model can embed audio itself only when every input came through one front end
+    frontend = frontends[0] if all(f is not None and f == frontends[0] for f in frontends) \
+        else None
+    return x, names, dims, frontend
+
+
+def _continue_command(args) -> str:
+    """The command line that continues this run: the one given, with ``--continue``."""
+    import shlex
+
+    argv = [str(a) for a in (getattr(args, "argv", None) or
+                             ["train", "--run-dir", str(args.run_dir)])]
+    if "--continue" not in argv:
+        argv.append("--continue")
+    return shlex.join(["rae-fast", *argv])
+
+
+def _train_next_step(args) -> str:
+    """What to run after an interrupted or failed ``train``.
+
+    Continuing a run is explicit (``--continue``), as in auDeep and PyTorch Lightning
+    (``ckpt_path="last"``): running the same command again refuses a run directory that holds
+    checkpoints, so that a finished or different run is never extended by accident."""
+    from ..model.checkpoints import list_checkpoints
+
+    done = list_checkpoints(args.run_dir)
+    if not done:
+        return "run the same command again (no epoch was completed)"
+    return (f"continue from epoch {done[-1][0]} (saved in {args.run_dir}) with: "
+            f"{_continue_command(args)}")
+
+
+def _train_interrupt_hint(args) -> str:
+    return _train_next_step(args)
 
 
 def _cmd_train(args) -> int:
+    from .._io import WriteError
     from ..model import AutoencoderConfig, TrainingConfig, train
     from ..model.checkpoints import read_run_config
 
     run_dir = Path(args.run_dir)
-    x, names, dims = _load_training_inputs([Path(p) for p in args.input])
+    x, names, dims, frontend = _load_training_inputs([Path(p) for p in args.input])
     arch: Dict[str, Any] = {k: getattr(args, k) for k in _ARCH_FIELDS
                             if getattr(args, k, None) is not None}
     if args.keep_prob is not None:
@@ -91,27 +128,31 @@ def _cmd_train(args) -> int:
         train_cfg = TrainingConfig(**training)
     common = dict(resume=args.continue_training, progress=_progress(args),
                   keep_checkpoints=args.keep_checkpoints,
-                  run_info={"inputs": names, "feature_dims": list(dims)})
-    if args.ray is not None:
-        from ..distributed import train as ray_train
+                  run_info={"inputs": names, "feature_dims": list(dims),
+                            "frontend": None if frontend is None else frontend.to_dict()})
+    try:
+        if args.ray is not None:
+            from ..distributed import train as ray_train
 
-        if args.num_workers is None:
-            raise ValueError("--ray needs --num-workers N (the training processes on the "
-                             "cluster)")
-        if args.device == "cuda" and args.threads is None:
-            args.threads = 1
-        result = ray_train(x, run_dir, model_cfg, train_cfg, num_workers=args.num_workers,
-                           address=args.ray, use_gpu=args.device == "cuda",
-                           n_threads=args.threads or 1, **common)
-    elif (args.num_workers or 1) > 1:
-        from ..model.parallel import train_parallel
+            if args.num_workers is None:
+                raise ValueError("--ray needs --num-workers N (the training processes on the "
+                                 "cluster)")
+            result = ray_train(x, run_dir, model_cfg, train_cfg, num_workers=args.num_workers,
+                               address=args.ray, use_gpu=args.device == "cuda",
+                               n_threads=args.threads or 1, **common)
+        elif (args.num_workers or 1) > 1:
+            from ..model.parallel import train_parallel
 
-        result = train_parallel(x, run_dir, model_cfg, train_cfg,
-                                num_workers=args.num_workers, device=args.device,
-                                n_threads=args.threads, **common)
-    else:
-        result = train(x, run_dir, model_cfg, train_cfg, device=args.device,
-                       n_threads=args.threads, **common)
+            result = train_parallel(x, run_dir, model_cfg, train_cfg,
+                                    num_workers=args.num_workers, device=args.device,
+                                    n_threads=args.threads, **common)
+        else:
+            result = train(x, run_dir, model_cfg, train_cfg, device=args.device,
+                           n_threads=args.threads, **common)
+    except WriteError as exc:                    # a full disk: say how to go on
+        if exc.note is None:
+            exc.note = "free some space, then " + _train_next_step(args)
+        raise
     last = f"{result.losses[-1]:.5f}" if result.losses else "n/a"
     procs = f" with {args.num_workers} processes" if (args.num_workers or 1) > 1 else ""
     print(f"trained {result.epoch} epoch(s) in {run_dir}{procs}: loss {last}; representation "
@@ -125,7 +166,7 @@ def _cmd_train(args) -> int:
 def _cmd_export(args) -> int:
     from ..model import export_autoencoder, export_encoder
     from ..model.onnx_export import read_verified_difference
-    from ..model.checkpoints import load_model
+    from ..model.checkpoints import load_model, read_run_frontend
 
     run_dir = Path(args.run)
     model = load_model(run_dir, epoch=args.epoch, device="cpu")
@@ -135,10 +176,11 @@ def _cmd_export(args) -> int:
         ae_path = Path(args.autoencoder_output) if args.autoencoder_output \
             else run_dir / "autoencoder.onnx"
     verify = not args.no_verify
-    export_encoder(model, enc_path, method=args.method, verify=verify)
+    frontend = read_run_frontend(run_dir)
+    export_encoder(model, enc_path, method=args.method, verify=verify, frontend=frontend)
     if ae_path is not None:
         try:
-            export_autoencoder(model, ae_path, verify=verify)
+            export_autoencoder(model, ae_path, verify=verify, frontend=frontend)
         except BaseException:
             enc_path.unlink(missing_ok=True)         # both or neither
             raise
@@ -148,6 +190,12 @@ def _cmd_export(args) -> int:
         if all(d is not None for d in diffs):
             msg += f" (ONNX Runtime vs PyTorch: max |diff| {max(diffs):.1e})"
     print(msg)
+    if frontend is not None:
+        print(f"the model carries its preprocessing: embed audio with rae-fast embed --model "
+              f"{enc_path} AUDIO... --output OUT.csv")
+    else:
+        print("the model carries no preprocessing (its training data did not come from rae-fast "
+              "preprocess): use it with rae-fast generate on preprocessed data", file=sys.stderr)
     return 0
 
 
@@ -309,7 +357,8 @@ def register(subparsers) -> None:
     g.add_argument("--ray", default=None, metavar="ADDRESS",
                    help="run the --num-workers processes on a Ray cluster with Ray Train "
                         "(auto, local, HOST:PORT; RUN must be on storage every node writes)")
-    p.set_defaults(func=_cmd_train, flag_aliases={"resume": "--continue", **RAY_FLAGS})
+    p.set_defaults(func=_cmd_train, interrupt_hint=_train_interrupt_hint,
+                   flag_aliases={"resume": "--continue", **RAY_FLAGS})
 
     p = subparsers.add_parser(
         "export-onnx", help="export a trained model to ONNX",

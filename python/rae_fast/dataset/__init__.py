@@ -36,9 +36,10 @@ written by auDeep load here, and files written here open in auDeep / xarray (see
 from ._schema import MISSING, Partition, Split, make_label_map, partition_list
 from .lazy import LazyFeatures
 from .model import DataSet, check_integrity
-from .netcdf import DataSetWriter, load, save
+from .netcdf import load, read_extra_columns
+from .writer import DataSetWriter, save
 from .splits import make_cv_folds, make_partitions
 
 __all__ = ["MISSING", "Partition", "Split", "DataSet", "DataSetWriter", "LazyFeatures", "load",
            "save", "make_label_map", "make_cv_folds", "make_partitions", "check_integrity",
-           "partition_list"]
+           "partition_list", "read_extra_columns"]

@@ -17,6 +17,7 @@ from typing import Any, Dict, Iterable, Mapping, Optional, Sequence, Tuple, Unio
 import numpy as np
 
 from .._validation import is_integer
+from .._io import escape_filename
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -176,6 +177,7 @@ def _check_label_map(label_map) -> Optional[Dict[str, int]]:
                 raise TypeError(f"label_map[{name!r}] must be an int, got {idx!r}")
         if idx < 0:
             raise ValueError(f"label_map[{name!r}] must be >= 0, got {idx}")
+        name = _storable(name)
         if name in out:
             raise ValueError(f"label_map has {name!r} twice")
         out[name] = int(idx)
@@ -264,8 +266,20 @@ def _int_column(values, name: str, shape: Tuple[int, ...], dtype, allowed=None) 
     return np.ascontiguousarray(arr, dtype=dtype)
 
 
+def _storable(text: str) -> str:
+    """``text`` as valid UTF-8 for netCDF: a string with lone surrogates (a file name that is
+    not UTF-8, as ``os.listdir`` returns it) is escaped losslessly (``\\xNN``, see
+    :func:`rae_fast.layouts.escape_filename`); any other string is kept as it is."""
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return escape_filename(text)
+
+
 def _str_column(values, name: str, n: int, allow_missing: bool) -> np.ndarray:
-    """Validate a string column -> object array of str (None for missing)."""
+    """Validate a string column -> object array of str (None for missing); strings that are
+    not valid UTF-8 (file names from the file system) are escaped by :func:`_storable`."""
     out = np.empty(n, dtype=object)
     if values is None:
         if not allow_missing:
@@ -280,7 +294,7 @@ def _str_column(values, name: str, n: int, allow_missing: bool) -> np.ndarray:
         raise ValueError(f"{name} must have {n} entries (one per instance), got {len(vals)}")
     for i, v in enumerate(vals):
         if isinstance(v, bytes):
-            v = v.decode("utf-8")
+            v = v.decode("utf-8", "surrogateescape")
         if v is None or (isinstance(v, float) and np.isnan(v)):
             if not allow_missing:
                 raise ValueError(f"{name}[{i}] is missing")
@@ -288,7 +302,7 @@ def _str_column(values, name: str, n: int, allow_missing: bool) -> np.ndarray:
         elif isinstance(v, str):
             if v == "":
                 raise ValueError(f"{name}[{i}] is an empty string (use None for missing)")
-            out[i] = str(v)
+            out[i] = _storable(str(v))
         else:
             raise TypeError(f"{name} must hold str{' or None' if allow_missing else ''}, got "
                             f"{type(v).__name__} ({v!r}) at index {i}")

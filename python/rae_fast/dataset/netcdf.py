@@ -1,393 +1,19 @@
-"""netCDF4 storage in auDeep's layout: the streaming :class:`DataSetWriter`, :func:`save` and
-:func:`load` (files written by auDeep load here, files written here open in auDeep / xarray)."""
+"""Reading netCDF4 data sets in auDeep's layout: :func:`load` (files written by auDeep load
+here, files written here open in auDeep / xarray) and :func:`read_extra_columns`."""
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
-import logging
-import os
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Optional
+from typing import Any, Dict
 
 import numpy as np
 
-from .._validation import check_int
-from .._io import partial_path
-from .._version import __version__
-from ._schema import (_ATTR_COMPLETE, _ATTR_FEATURE_DIMS, _ATTR_HEADER, _ATTR_JSON,
-                      _ATTR_LABEL_MAP, _ATTR_PREFIX, _ATTR_VERSION, _FOLD, _INSTANCE, _NAME_RE,
-                      _RESERVED_ATTRS, MISSING, PathLike, _check_attrs, _check_feature_dims,
-                      _check_feature_shape, _check_features_array, _check_label_map, _int_column,
-                      _labels, _labels_free, _str_column)
+from ._schema import (_VARIABLES, _ATTR_COMPLETE, _ATTR_FEATURE_DIMS, _ATTR_JSON,
+                      _ATTR_LABEL_MAP, _ATTR_PREFIX, _FOLD, _INSTANCE, _NAME_RE,
+                      _RESERVED_ATTRS, MISSING, PathLike, _check_label_map, _int_column)
 from .lazy import _NC_LOCK, LazyFeatures
 from .model import DataSet
-
-log = logging.getLogger(__name__)
-
-
-# ------------------------------------------------------------------------------ writing
-
-def _small_cache(var, chunk_bytes: int) -> None:
-    """Instances are written once, in order: a cache of a few chunks keeps memory flat
-    (netCDF's default per-variable chunk cache is tens of MiB)."""
-    size = int(max(1 << 20, 4 * chunk_bytes))
-    var.set_var_chunk_cache(size=size, nelems=61, preemption=1.0)
-
-
-def _header_fingerprint(feature_dims, feature_shape, n_folds, label_map, attrs) -> str:
-    blob = json.dumps({"feature_dims": list(feature_dims), "feature_shape": list(feature_shape),
-                       "n_folds": n_folds, "label_map": label_map, "attrs": attrs},
-                      sort_keys=True)
-    return hashlib.sha256(blob.encode()).hexdigest()
-
-
-class DataSetWriter:
-    """Stream instances into a netCDF4 data set file, renamed into place when complete.
-
-    Instances are appended (one or a batch at a time) to ``<path>.partial``; :meth:`close`
-    (or leaving the ``with`` block normally) renames it to ``path``. An exception or Ctrl-C
-    inside the ``with`` block writes what was appended, closes the file and leaves it as
-    ``<path>.partial`` (``keep_partial=True``, default) so that a later writer with
-    ``resume=True`` and the same layout continues after the last complete instance
-    (:attr:`n_written`); with ``keep_partial=False`` it is deleted. ``path`` is never touched
-    before completion. Memory stays flat: at most about 8 MiB are buffered before a write.
-
-    Parameters
-    ----------
-    path : str or Path
-        Final file name (``.nc``).
-    feature_dims : sequence of str
-        Names of the feature axes, e.g. ``("time", "freq")``.
-    feature_shape : tuple of int
-        Shape of one instance's features.
-    n_folds : int
-        Number of cross-validation folds (columns of ``cv_folds``).
-    label_map : dict, optional
-        ``{name: id}``; nominal labels are checked against it and numeric labels derived.
-    attrs : dict, optional
-        Global attributes (JSON-serialisable), e.g. preprocessing settings.
-    resume : bool
-        Continue an existing ``<path>.partial`` if its layout (dims, shape, folds, label map
-        and attrs) is identical; otherwise (or when ``False``) start from scratch.
-    keep_partial : bool
-        Keep ``<path>.partial`` after a failure (for resuming); ``False`` removes it.
-
-    Example
-    -------
-    >>> with DataSetWriter("out.nc", ("time", "freq"), (124, 128), n_folds=5,
-    ...                    label_map={"cat": 0, "dog": 1}) as w:          # doctest: +SKIP
-    ...     w.append(S.T, "1-100-A.ogg", chunk_nr=0, label_nominal="dog",
-    ...              cv_folds=[1, 0, 0, 0, 0])
-    """
-
-    _FLUSH_BYTES = 8 << 20
-
-    def __init__(self, path: PathLike, feature_dims, feature_shape, n_folds: int = 0,
-                 label_map=None, attrs=None, resume: bool = False, *, keep_partial: bool = True):
-        import netCDF4  # noqa: F401  (fail early if missing)
-
-        self.path = Path(path)
-        if self.path.is_dir():
-            raise IsADirectoryError(f"output path {self.path} is a directory")
-        self.partial = partial_path(self.path)
-        self.feature_dims = _check_feature_dims(feature_dims)
-        self.feature_shape = _check_feature_shape(feature_shape, len(self.feature_dims))
-        self.n_folds = check_int(n_folds, "n_folds", 0)
-        self.label_map = _check_label_map(label_map)
-        self.attrs = _check_attrs(attrs)
-        self.keep_partial = bool(keep_partial)
-        self._fingerprint = _header_fingerprint(self.feature_dims, self.feature_shape,
-                                                self.n_folds, self.label_map, self.attrs)
-        self._buffer: List[Dict[str, np.ndarray]] = []
-        self._buffered = 0
-        self._buffered_bytes = 0
-        self._nc = None
-        self._closed = False
-        self.resumed = False
-        self._n_disk = 0
-        self.partial.parent.mkdir(parents=True, exist_ok=True)
-        with _NC_LOCK:
-            if resume and self.partial.exists():
-                self._try_resume()
-            if self._nc is None:
-                with contextlib.suppress(FileNotFoundError):
-                    self.partial.unlink()
-                self._create()
-
-    # setup ------------------------------------------------------------------------------
-    def _try_resume(self) -> None:
-        import netCDF4
-
-        try:
-            nc = netCDF4.Dataset(str(self.partial), "a")
-        except OSError as exc:
-            log.info("cannot resume from %s (%s); starting again", self.partial, exc)
-            return
-        try:
-            ok = (_ATTR_HEADER in nc.ncattrs() and nc.getncattr(_ATTR_HEADER) == self._fingerprint
-                  and _ATTR_COMPLETE in nc.ncattrs()
-                  and int(nc.getncattr(_ATTR_COMPLETE)) == len(nc.dimensions[_INSTANCE]))
-        except Exception:  # noqa: BLE001 - any oddity means "do not resume"
-            ok = False
-        if not ok:
-            nc.close()
-            log.info("%s was written with other settings or is inconsistent; starting again",
-                     self.partial)
-            return
-        nc.set_auto_maskandscale(False)
-        fvar = nc.variables["features"]
-        chunk = fvar.chunking()
-        if isinstance(chunk, list):
-            _small_cache(fvar, 4 * int(np.prod(chunk, dtype=np.int64)))
-        self._nc = nc
-        self._n_disk = int(nc.getncattr(_ATTR_COMPLETE))
-        self.resumed = True
-        log.info("resuming %s after %d instances", self.partial, self._n_disk)
-
-    def _create(self) -> None:
-        import netCDF4
-
-        nc = netCDF4.Dataset(str(self.partial), "w", format="NETCDF4")
-        try:
-            nc.set_auto_maskandscale(False)
-            nc.createDimension(_INSTANCE, None)
-            nc.createDimension(_FOLD, self.n_folds)  # 0 -> unlimited, as xarray writes it
-            for d, s in zip(self.feature_dims, self.feature_shape):
-                nc.createDimension(d, s)
-            nc.createVariable("filename", str, (_INSTANCE,))
-            nc.createVariable("chunk_nr", "i8", (_INSTANCE,), fill_value=MISSING,
-                              chunksizes=(4096,))
-            nc.createVariable("label_nominal", str, (_INSTANCE,))
-            nc.createVariable("label_numeric", "i8", (_INSTANCE,), fill_value=MISSING,
-                              chunksizes=(4096,))
-            nc.createVariable("cv_folds", "i1", (_INSTANCE, _FOLD), fill_value=MISSING,
-                              chunksizes=(4096, max(1, self.n_folds)))
-            nc.createVariable("partition", "i1", (_INSTANCE,), fill_value=MISSING,
-                              chunksizes=(4096,))
-            inst_bytes = 4 * int(np.prod(self.feature_shape, dtype=np.int64))
-            per_chunk = int(max(1, min(256, (1 << 20) // max(1, inst_bytes))))
-            # no fill: chunks are written once, completely (pre-filling would double the
-            # writes); completeness is tracked by rae_fast_n_complete instead
-            fvar = nc.createVariable("features", "f4", (_INSTANCE,) + self.feature_dims,
-                                     fill_value=False,
-                                     chunksizes=(per_chunk,) + self.feature_shape)
-            _small_cache(fvar, per_chunk * inst_bytes)
-            nc.setncattr(_ATTR_FEATURE_DIMS, json.dumps(list(self.feature_dims)))
-            if self.label_map is not None:
-                # auDeep's encoding: JSON list of [name, id] pairs sorted by name
-                nc.setncattr(_ATTR_LABEL_MAP, json.dumps(sorted(self.label_map.items())))
-            json_names = []
-            for key, value in self.attrs.items():
-                if isinstance(value, str):
-                    nc.setncattr(key, value)
-                else:
-                    nc.setncattr(key, json.dumps(value, sort_keys=True))
-                    json_names.append(key)
-            nc.setncattr(_ATTR_JSON, json.dumps(json_names))
-            nc.setncattr(_ATTR_VERSION, __version__)
-            nc.setncattr(_ATTR_HEADER, self._fingerprint)
-            nc.setncattr(_ATTR_COMPLETE, np.int64(0))
-            nc.sync()
-        except BaseException:
-            nc.close()
-            with contextlib.suppress(FileNotFoundError):
-                self.partial.unlink()
-            raise
-        self._nc = nc
-        self._n_disk = 0
-
-    # appending ------------------------------------------------------------------------------
-    @property
-    def n_written(self) -> int:
-        """Instances appended so far (including those resumed from the partial file)."""
-        return self._n_disk + self._buffered
-
-    def append(self, features, filenames, chunk_nr=None, label_nominal=None,
-               label_numeric=None, cv_folds=None, partition=None) -> None:
-        """Append one instance (``features`` of ``feature_shape``) or a batch (leading axis).
-
-        For one instance the metadata are scalars (``filenames="a.wav"``, ``chunk_nr=0``,
-        ``cv_folds=[0, 1, ...]``); for a batch of ``k`` they have ``k`` entries. Missing
-        values: ``None`` / ``MISSING``. Everything is validated before anything is buffered.
-        """
-        if self._closed or self._nc is None:
-            raise ValueError(f"the writer for {self.path} is closed")
-        feats = features if isinstance(features, np.ndarray) else np.asarray(features)
-        single = feats.ndim == len(self.feature_shape)
-        if single:
-            feats = feats[None]
-        if feats.shape[1:] != self.feature_shape:
-            raise ValueError(f"features must have shape {self.feature_shape} (one instance) or "
-                             f"(k, *{self.feature_shape}) (a batch), got {feats.shape}")
-        feats = _check_features_array(feats)
-        k = feats.shape[0]
-        if k == 0:
-            return
-
-        def one(v):
-            return None if v is None else [v]
-
-        if single:
-            if isinstance(filenames, (list, tuple, np.ndarray)):
-                raise TypeError("filenames must be a single str when appending one instance")
-            filenames, chunk_nr, label_nominal, label_numeric, partition = (
-                [filenames], one(chunk_nr), one(label_nominal), one(label_numeric), one(partition))
-            if cv_folds is not None:
-                cv_folds = [list(np.asarray(cv_folds, dtype=object).ravel())]
-        names = _str_column(filenames, "filenames", k, allow_missing=False)
-        if self.label_map is not None:
-            nominal, numeric, _ = _labels(label_nominal, label_numeric, self.label_map, k,
-                                          map_checked=True)
-        else:
-            nominal, numeric, _ = _labels_free(label_nominal, label_numeric, k)
-        chunks = _int_column(chunk_nr, "chunk_nr", (k,), np.int64)
-        if cv_folds is None:
-            cv = np.full((k, self.n_folds), MISSING, dtype=np.int8)
-        else:
-            cv_arr = np.asarray(cv_folds, dtype=object) if not isinstance(cv_folds, np.ndarray) \
-                else cv_folds
-            if cv_arr.ndim != 2 and not (cv_arr.size == 0 and self.n_folds == 0):
-                raise ValueError(f"cv_folds must have shape ({k}, {self.n_folds}), got "
-                                 f"{cv_arr.shape}")
-            cv_arr = cv_arr.reshape(k, -1) if cv_arr.size == 0 else cv_arr
-            cv = _int_column(cv_arr, "cv_folds", (k, self.n_folds), np.int8, allowed=(0, 1))
-        part = _int_column(partition, "partition", (k,), np.int8, allowed=(0, 1, 2))
-        self._buffer.append(dict(features=feats, filename=names, chunk_nr=chunks,
-                                 label_nominal=nominal, label_numeric=numeric, cv_folds=cv,
-                                 partition=part))
-        self._buffered += k
-        self._buffered_bytes += feats.nbytes
-        if self._buffered_bytes >= self._FLUSH_BYTES:
-            self.flush()
-
-    def written_filenames(self) -> set:
-        """File names of the instances written so far (resumed ones included)."""
-        names = set()
-        if self._nc is not None and self._n_disk:
-            with _NC_LOCK:
-                raw = self._nc.variables["filename"][0:self._n_disk]
-            names.update(str(v) for v in np.asarray(raw).ravel())
-        for b in self._buffer:
-            names.update(b["filename"].tolist())
-        return names
-
-    def flush(self) -> None:
-        """Write buffered instances to the partial file and make them durable."""
-        if not self._buffer or self._nc is None:
-            return
-        cols = {key: np.concatenate([b[key] for b in self._buffer]) for key in self._buffer[0]}
-        a, b = self._n_disk, self._n_disk + self._buffered
-        nc = self._nc
-        labels = cols["label_nominal"].copy()
-        labels[np.equal(labels, None)] = ""  # xarray's encoding of a missing string
-        with _NC_LOCK:
-            # metadata first, features last, then the count: a crash in between leaves a
-            # count that is smaller than the dimension, which resume detects and restarts.
-            nc.variables["filename"][a:b] = cols["filename"]
-            nc.variables["chunk_nr"][a:b] = cols["chunk_nr"]
-            nc.variables["label_nominal"][a:b] = labels
-            nc.variables["label_numeric"][a:b] = cols["label_numeric"]
-            if self.n_folds:
-                nc.variables["cv_folds"][a:b, :] = cols["cv_folds"]
-            nc.variables["partition"][a:b] = cols["partition"]
-            nc.variables["features"][a:b] = cols["features"]
-            nc.setncattr(_ATTR_COMPLETE, np.int64(b))
-            nc.sync()
-        self._n_disk = b
-        self._buffer.clear()
-        self._buffered = 0
-        self._buffered_bytes = 0
-
-    # finishing ------------------------------------------------------------------------------
-    def close(self, extra_attrs: Optional[Mapping[str, Any]] = None) -> Path:
-        """Write what is buffered, close the file and rename it to ``path``; returns ``path``.
-
-        ``extra_attrs`` are global attributes known only at the end (e.g. skipped files);
-        they are stored like ``attrs``.
-        """
-        if self._closed:
-            return self.path
-        extra = _check_attrs(extra_attrs)
-        try:
-            self.flush()
-            if extra:
-                with _NC_LOCK:
-                    names = set(json.loads(self._nc.getncattr(_ATTR_JSON)))
-                    for key, value in extra.items():
-                        if isinstance(value, str):
-                            self._nc.setncattr(key, value)
-                            names.discard(key)
-                        else:
-                            self._nc.setncattr(key, json.dumps(value, sort_keys=True))
-                            names.add(key)
-                    self._nc.setncattr(_ATTR_JSON, json.dumps(sorted(names)))
-        finally:
-            with _NC_LOCK:
-                self._nc.close()
-            self._nc = None
-            self._closed = True
-        os.replace(self.partial, self.path)
-        return self.path
-
-    def abort(self, keep_partial: Optional[bool] = None) -> None:
-        """Stop without completing: keep ``<path>.partial`` for resuming (after writing the
-        buffer) or delete it. ``path`` is not touched."""
-        if self._closed:
-            return
-        keep = self.keep_partial if keep_partial is None else bool(keep_partial)
-        try:
-            if keep:
-                self.flush()
-        except Exception as exc:  # noqa: BLE001 - keep what is on disk, report, go on
-            log.warning("could not write the last instances to %s: %s", self.partial, exc)
-        finally:
-            if self._nc is not None:
-                with _NC_LOCK:
-                    self._nc.close()
-                self._nc = None
-            self._closed = True
-            if not keep:
-                with contextlib.suppress(FileNotFoundError):
-                    self.partial.unlink()
-
-    def __enter__(self) -> "DataSetWriter":
-        return self
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        if exc_type is None:
-            self.close()
-        else:
-            self.abort()
-
-    def __del__(self):  # pragma: no cover - only on leaks
-        if not getattr(self, "_closed", True) and getattr(self, "_nc", None) is not None:
-            with contextlib.suppress(Exception):
-                self._nc.close()
-
-
-
-
-def save(dataset: DataSet, path: PathLike) -> None:
-    """Write ``dataset`` to ``path`` (netCDF4, auDeep layout) atomically.
-
-    The file appears under ``path`` only when complete; on failure nothing is left behind.
-    Lazy features are copied batch by batch.
-
-    >>> save(ds, "features.nc")          # doctest: +SKIP
-    >>> load("features.nc").equals(ds)   # doctest: +SKIP
-    True
-    """
-    if not isinstance(dataset, DataSet):
-        raise TypeError(f"dataset must be a DataSet, got {type(dataset).__name__}")
-    n = len(dataset)
-    per_batch = max(1, (8 << 20) // max(1, 4 * int(np.prod(dataset.feature_shape, dtype=np.int64))))
-    with DataSetWriter(path, dataset.feature_dims, dataset.feature_shape, dataset.n_folds,
-                       dataset.label_map, dataset.attrs, keep_partial=False) as w:
-        for start, stop, x in dataset.iter_batches(per_batch):
-            w.append(x, **dataset.instance_metadata(slice(start, stop)))
-        if w.n_written != n:  # pragma: no cover - would be a bug in iter_batches
-            raise RuntimeError(f"wrote {w.n_written} of {n} instances")
 
 
 # ------------------------------------------------------------------------------ reading
@@ -462,6 +88,33 @@ def _decode_attrs(nc) -> Dict[str, Any]:
             continue
         attrs[key] = value
     return attrs
+
+
+def read_extra_columns(path: PathLike) -> Dict[str, np.ndarray]:
+    """The per-instance variables a file holds besides auDeep's (``extra_columns`` of
+    :class:`DataSetWriter`, e.g. the ``start`` / ``end`` times of ``rae-fast embed``), as
+    float64 arrays in instance order. Empty for files without any.
+
+    >>> read_extra_columns("embeddings.nc")["start"][:3]          # doctest: +SKIP
+    array([0., 5., 10.])
+    """
+    import netCDF4
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"data set file {path} does not exist")
+    with _NC_LOCK:
+        try:
+            nc = netCDF4.Dataset(str(path), "r")
+        except OSError as exc:
+            raise ValueError(f"{path} is not a readable netCDF4 data set ({exc})") from None
+        try:
+            nc.set_auto_maskandscale(False)
+            return {name: np.asarray(var[:], dtype=np.float64) for name, var in
+                    nc.variables.items()
+                    if name not in _VARIABLES and var.dimensions == (_INSTANCE,)}
+        finally:
+            nc.close()
 
 
 def load(path: PathLike, lazy: bool = False) -> DataSet:
@@ -570,5 +223,3 @@ def _read_columns(path: Path, lazy: bool) -> Dict[str, Any]:
     return dict(features=features, feature_dims=dims, filenames=filenames, chunk_nr=chunk_nr,
                 label_nominal=nominal, label_numeric=numeric, cv_folds=cv, partition=partition,
                 label_map=label_map, attrs=attrs)
-
-

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import contextlib
 from pathlib import Path
-from typing import Any, Dict, Iterator, Optional, Sequence
+from typing import Any, Callable, Dict, Iterator, Optional, Sequence
 
 from ..autocorr_files import AutocorrelogramResult, AutocorrelogramSettings
 from ..preprocessing import FeatureSettings, PreprocessResult
@@ -51,6 +51,7 @@ def preprocess(basedir, output, settings: FeatureSettings = FeatureSettings(),
                address: str = "auto", cluster: Optional[RayCluster] = None,
                block_size: Optional[int] = None, skip_bad: bool = False, resume: bool = True,
                progress: Optional[bool] = None,
+               on_resolved: Optional[Callable[[str, str], None]] = None,
                runtime_env: Optional[Dict[str, Any]] = None) -> PreprocessResult:
     """:func:`rae_fast.preprocessing.preprocess` on a Ray cluster.
 
@@ -73,7 +74,7 @@ def preprocess(basedir, output, settings: FeatureSettings = FeatureSettings(),
         return _preprocess(basedir, output, settings, parser=parser,
                            parser_options=parser_options, workers=executor.workers,
                            skip_bad=skip_bad, resume=resume, progress=progress,
-                           executor=executor)
+                           on_resolved=on_resolved, executor=executor)
 
 
 def write_autocorrelograms(inputs: Sequence, out,

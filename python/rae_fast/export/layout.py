@@ -1,6 +1,7 @@
 """auDeep's folder layout of exported tables (partitions x folds), both ways."""
 from __future__ import annotations
 
+import contextlib
 import logging
 from pathlib import Path
 from typing import Dict, Iterator, List, Optional, Tuple
@@ -69,7 +70,8 @@ def export(dataset: DataSet, basedir: PathLike, name: str, fmt: str = "csv",
     Returns
     -------
     list of Path
-        The files written, in layout order. Each file is written atomically.
+        The files written, in layout order. Each file is written atomically; when one cannot
+        be written (a full disk...), the files and folders this call made are removed again.
 
     >>> export(load("reps.nc"), "exported", "reps", fmt="csv")      # doctest: +SKIP
     [PosixPath('exported/fold_1/reps.csv'), ..., PosixPath('exported/fold_5/reps.csv')]
@@ -89,15 +91,28 @@ def export(dataset: DataSet, basedir: PathLike, name: str, fmt: str = "csv",
     written = []
     n_placed = 0
     schema = _Schema(dataset, bool(labels_last))
-    for sub, idx in _layout(dataset):
-        path = basedir.joinpath(*sub, name + FORMATS[fmt])
-        part = dataset if (len(idx) == len(dataset) and np.array_equal(idx, np.arange(len(idx)))) \
-            else dataset.subset(idx)
-        write_features(part, path, fmt, labels_last=labels_last, arff_filenames=arff_filenames,
-                       relation=name, _schema=schema)
-        log.info("wrote %d instances to %s", len(idx), path)
-        written.append(path)
-        n_placed += len(idx)
+    created: List[Path] = []         # folders this call makes, in the order they appear
+    try:
+        for sub, idx in _layout(dataset):
+            path = basedir.joinpath(*sub, name + FORMATS[fmt])
+            created += [d for d in reversed(path.parents) if not d.exists() and d not in created]
+            part = dataset if (len(idx) == len(dataset) and
+                               np.array_equal(idx, np.arange(len(idx)))) else dataset.subset(idx)
+            write_features(part, path, fmt, labels_last=labels_last,
+                           arff_filenames=arff_filenames, relation=name, _schema=schema)
+            log.info("wrote %d instances to %s", len(idx), path)
+            written.append(path)
+            n_placed += len(idx)
+    except BaseException:
+        # all or nothing: an export missing some of its files would read back (import) as a
+        # smaller data set without any warning
+        for path in written:
+            with contextlib.suppress(OSError):
+                path.unlink()
+        for folder in reversed(created):
+            with contextlib.suppress(OSError):
+                folder.rmdir()               # only if empty: never what was there before
+        raise
     if n_placed == 0:
         raise ValueError("nothing to export: the data set has no instances that auDeep's "
                          "layout can place")

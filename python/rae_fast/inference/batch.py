@@ -298,7 +298,8 @@ def reconstruct(model, input_path: PathLike, output_path: PathLike,
     (Path, ndarray)
         ``output_path`` and the per-instance RMSE ``(n,)`` (over all time steps and features).
 
-    An interrupted run leaves no file under ``output_path`` and starts again next time.
+    An interrupted or failed run (a full disk: :class:`rae_fast._io.WriteError`) leaves
+    neither ``output_path`` nor the RMSE file and starts again next time.
 
     Example
     -------
@@ -342,7 +343,11 @@ def reconstruct(model, input_path: PathLike, output_path: PathLike,
             w.writerow(["index", "filename", "chunk_nr", "rmse"])
             for i in range(n):
                 w.writerow([i, ds.filenames[i], int(ds.chunk_nr[i]), f"{errors[i]:.8g}"])
-            atomic_write_text(rmse_path, buf.getvalue())
+            try:
+                atomic_write_text(rmse_path, buf.getvalue())
+            except BaseException:
+                output_path.unlink(missing_ok=True)      # both outputs or neither
+                raise
         finally:
             ds.close()
     finally:

@@ -1,6 +1,7 @@
 """ONNX Runtime sessions of exported encoders and autoencoders: :class:`OnnxModel`."""
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import math
@@ -64,8 +65,8 @@ class OnnxModel:
 
     Parameters
     ----------
-    path : str or Path
-        ``.onnx`` file from ``rae-fast export-onnx`` (any model with one float input
+    path : str, Path or bytes
+        ``.onnx`` file from ``rae-fast export-onnx`` (or its bytes) (any model with one float input
         ``(batch, time, F)`` works; rae_fast's metadata are used when present).
     device : {"auto", "cpu", "cuda"}
         Execution provider choice (see the module docstring).
@@ -106,14 +107,23 @@ class OnnxModel:
     #: How :meth:`reconstruct` runs the decoder (the ONNX autoencoder is teacher-forced).
     reconstruction_mode = "teacher_forcing"
 
-    def __init__(self, path: PathLike, device: str = "auto", n_threads: Optional[int] = None,
-                 chunk_size: Optional[int] = None, device_id: int = 0):
+    def __init__(self, path: Union[PathLike, bytes], device: str = "auto",
+                 n_threads: Optional[int] = None, chunk_size: Optional[int] = None,
+                 device_id: int = 0):
         ort = import_onnxruntime()
-        self.path = Path(path)
-        if not self.path.exists():
-            raise FileNotFoundError(f"model file {self.path} does not exist")
-        if self.path.is_dir():
-            raise IsADirectoryError(f"{self.path} is a directory, expected an .onnx file")
+        if isinstance(path, (bytes, bytearray, memoryview)):
+            # a model held in memory (e.g. by a fitted scikit-learn transformer)
+            source: Any = bytes(path)
+            self.path = Path("<in-memory model>")
+            self.sha256 = hashlib.sha256(source).hexdigest()
+        else:
+            self.path = Path(path)
+            if not self.path.exists():
+                raise FileNotFoundError(f"model file {self.path} does not exist")
+            if self.path.is_dir():
+                raise IsADirectoryError(f"{self.path} is a directory, expected an .onnx file")
+            source = str(self.path)
+            self.sha256 = file_sha256(self.path)
         if not isinstance(device, str) or device.lower() not in _DEVICES:
             raise ValueError(f"device must be one of {_DEVICES}, got {device!r}")
         device = device.lower()
@@ -139,9 +149,8 @@ class OnnxModel:
         providers: List[Any] = ["CPUExecutionProvider"]
         if want_cuda:
             providers.insert(0, ("CUDAExecutionProvider", {"device_id": self.device_id}))
-        self.sha256 = file_sha256(self.path)
         try:
-            self._session = ort.InferenceSession(str(self.path), opts, providers=providers)
+            self._session = ort.InferenceSession(source, opts, providers=providers)
         except Exception as exc:  # noqa: BLE001 - ORT raises its own exception types
             msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             raise ValueError(f"{self.path} is not a loadable ONNX model ({msg})") from None
@@ -162,7 +171,7 @@ class OnnxModel:
             opts_mt.inter_op_num_threads = 1
             opts_mt.intra_op_num_threads = self.n_threads
             opts_mt.log_severity_level = 3
-            self._session_mt = ort.InferenceSession(str(self.path), opts_mt,
+            self._session_mt = ort.InferenceSession(source, opts_mt,
                                                     providers=["CPUExecutionProvider"])
         self._pool: Optional[ThreadPoolExecutor] = None
         self._pool_lock = threading.Lock()
@@ -220,37 +229,48 @@ class OnnxModel:
                                                 thread_name_prefix="rae_fast_ort")
             return self._pool
 
-    def _run_once(self, x: np.ndarray, session=None) -> List[np.ndarray]:
+    def _run_once(self, x: np.ndarray, names: Sequence[str], session=None) -> List[np.ndarray]:
         if self.device == "cuda":
             binding = self._session.io_binding()
             binding.bind_cpu_input(self.input_name, x)
-            for name in self.output_names:
+            for name in names:
                 binding.bind_output(name, "cuda", self.device_id)
             self._session.run_with_iobinding(binding)
             return list(binding.copy_outputs_to_cpu())
-        return (session or self._session).run(self.output_names, {self.input_name: x})
+        return (session or self._session).run(list(names), {self.input_name: x})
 
-    def _run_batch(self, x: np.ndarray) -> List[np.ndarray]:
-        """All outputs for one equal-length batch ``(b, T, F)`` (validated, float32)."""
+    def _run_batch(self, x: np.ndarray, names: Sequence[str]) -> List[np.ndarray]:
+        """The outputs ``names`` for one equal-length batch ``(b, T, F)`` (validated, float32)."""
         n = x.shape[0]
         if self.device == "cuda":
-            return self._run_once(x)
+            return self._run_once(x, names)
         if n < self.n_threads and self._session_mt is not None:
             # fewer instances than threads: let ONNX Runtime's operators use the threads
-            return self._run_once(x, self._session_mt)
+            return self._run_once(x, names, self._session_mt)
         n_chunks = max(math.ceil(n / self.chunk_size), min(self.n_threads, n))
         if n_chunks <= 1:
-            return self._run_once(x)
+            return self._run_once(x, names)
         bounds = np.linspace(0, n, n_chunks + 1).round().astype(int)
         parts = [x[a:b] for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
         if self.n_threads > 1:
-            results = list(self._executor().map(self._run_once, parts))
+            results = list(self._executor().map(lambda p: self._run_once(p, names), parts))
         else:
-            results = [self._run_once(p) for p in parts]
-        return [np.concatenate([r[k] for r in results]) for k in range(len(self.output_names))]
+            results = [self._run_once(p, names) for p in parts]
+        return [np.concatenate([r[k] for r in results]) for k in range(len(names))]
 
-    def run(self, features, batch_size: Optional[int] = None) -> Dict[str, np.ndarray]:
-        """All model outputs for ``features``, as ``{output name: array}``.
+    def _output_names(self, outputs: Optional[Sequence[str]]) -> List[str]:
+        if outputs is None:
+            return list(self.output_names)
+        names = [outputs] if isinstance(outputs, str) else list(outputs)
+        unknown = [o for o in names if o not in self.output_names]
+        if unknown or not names:
+            raise ValueError(f"outputs must be among {self.output_names}, got {names}")
+        return names
+
+    def run(self, features, batch_size: Optional[int] = None,
+            outputs: Optional[Sequence[str]] = None) -> Dict[str, np.ndarray]:
+        """The model's outputs for ``features`` (all, or those named in ``outputs``), as
+        ``{output name: array}``.
 
         Parameters
         ----------
@@ -265,15 +285,15 @@ class OnnxModel:
         (2, 1024)
         """
         bs = None if batch_size is None else check_int(batch_size, "batch_size", 1)
+        names = self._output_names(outputs)
         if isinstance(features, (list, tuple)):
-            return self._run_ragged(features, bs)
+            return self._run_ragged(features, bs, names)
         x = _as_batch(features, self.num_features, "features")
         step = bs or x.shape[0]
-        chunks = [self._run_batch(x[a:a + step]) for a in range(0, x.shape[0], step)]
-        return {name: np.concatenate([c[k] for c in chunks])
-                for k, name in enumerate(self.output_names)}
+        chunks = [self._run_batch(x[a:a + step], names) for a in range(0, x.shape[0], step)]
+        return {name: np.concatenate([c[k] for c in chunks]) for k, name in enumerate(names)}
 
-    def _run_ragged(self, seqs: Sequence, bs: Optional[int]) -> Dict[str, Any]:
+    def _run_ragged(self, seqs: Sequence, bs: Optional[int], names: List[str]) -> Dict[str, Any]:
         if len(seqs) == 0:
             raise ValueError("features is empty (no instances)")
         arrays = []
@@ -285,11 +305,11 @@ class OnnxModel:
         groups: Dict[int, List[int]] = {}
         for i, a in enumerate(arrays):
             groups.setdefault(a.shape[0], []).append(i)
-        out: Dict[str, List[Any]] = {name: [None] * len(arrays) for name in self.output_names}
+        out: Dict[str, List[Any]] = {name: [None] * len(arrays) for name in names}
         for _, idx in sorted(groups.items()):
             batch = np.stack([arrays[i] for i in idx])
-            res = self.run(batch, bs)
-            for name in self.output_names:
+            res = self.run(batch, bs, names)
+            for name in names:
                 for j, i in enumerate(idx):
                     out[name][i] = res[name][j]
         result: Dict[str, Any] = {}
@@ -306,8 +326,30 @@ class OnnxModel:
         >>> enc.encode(seqs).shape                    # doctest: +SKIP
         (2, 1024)
         """
-        res = self.run(features, batch_size)
-        return np.asarray(res[self.output_names[self._rep_index]], dtype=np.float32)
+        rep = self.output_names[self._rep_index]
+        return np.asarray(self.run(features, batch_size, [rep])[rep], dtype=np.float32)
+
+    @property
+    def has_frame_features(self) -> bool:
+        """True when the model also outputs per-frame encoder states (``frame_features``;
+        encoders exported by rae_fast 0.2 and later)."""
+        return "frame_features" in self.output_names
+
+    def encode_frames(self, features, batch_size: Optional[int] = None
+                      ) -> Tuple[np.ndarray, Any]:
+        """``(representation (n, R), frame_features (n, time, H))``: the representation and the
+        top encoder layer's output at every frame, in one pass.
+
+        Raises ``ValueError`` for models exported without ``frame_features`` (re-export them
+        with ``rae-fast export-onnx``).
+        """
+        if not self.has_frame_features:
+            raise ValueError(f"{self.path} has no frame_features output (exported by an older "
+                             "rae_fast, or an autoencoder export); re-export the encoder with "
+                             "rae-fast export-onnx RUN")
+        rep = self.output_names[self._rep_index]
+        res = self.run(features, batch_size, [rep, "frame_features"])
+        return np.asarray(res[rep], dtype=np.float32), res["frame_features"]
 
     def reconstruct(self, features, batch_size: Optional[int] = None
                     ) -> Tuple[Any, np.ndarray]:
@@ -324,7 +366,7 @@ class OnnxModel:
         if self.kind != "autoencoder":
             raise ValueError(f"{self.path} is an encoder; reconstruction needs the autoencoder "
                              "export (rae-fast export-onnx writes RUN/autoencoder.onnx)")
-        res = self.run(features, batch_size)
+        res = self.run(features, batch_size, ["reconstruction", "representation"])
         return res["reconstruction"], np.asarray(res["representation"], dtype=np.float32)
 
     def close(self) -> None:

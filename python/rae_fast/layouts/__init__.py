@@ -25,6 +25,10 @@ describe other per-clip files instead — :func:`rae_fast.obj.load_dataset` read
 autocorrelogram meshes this way. The layouts whose metadata lists audio files by name
 (``esc50``, ``dcase``, ``urbansound8k``) accept only audio.
 
+Stored names are valid UTF-8: a file or class-folder name that is not (e.g. Latin-1 bytes on
+Linux) is stored escaped, losslessly, by :func:`escape_filename` (``caf\\xe9.wav``);
+:func:`unescape_filename` gives the name on disk back.
+
 >>> from rae_fast.layouts import parse_dataset
 >>> ds = parse_dataset("/data/ESC-10")                 # doctest: +SKIP
 >>> ds.parser, len(ds.instances), ds.n_folds           # doctest: +SKIP
@@ -35,6 +39,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Type
 
+from .._io import printable
 from ._base import (
     AUDIO_EXTENSIONS,
     Instance,
@@ -42,7 +47,9 @@ from ._base import (
     Parser,
     PathLike,
     check_extensions,
+    escape_filename,
     is_audio_file,
+    unescape_filename,
 )
 from .class_folders import ClassFoldersParser
 from .cross_validated import CrossValidatedParser
@@ -53,8 +60,9 @@ from .no_metadata import NoMetadataParser
 from .partitioned import PartitionedParser
 from .urbansound8k import UrbanSound8KParser
 
-__all__ = ["AUDIO_EXTENSIONS", "is_audio_file", "Instance", "ParsedDataset", "Parser", "PARSERS",
-           "get_parser", "detect_parser", "parse_dataset"]
+__all__ = ["AUDIO_EXTENSIONS", "is_audio_file", "escape_filename", "unescape_filename",
+           "Instance", "ParsedDataset", "Parser", "PARSERS", "get_parser", "detect_parser",
+           "parse_dataset"]
 
 #: Parser name -> class, in detection order.
 PARSERS: Dict[str, Type[Parser]] = {cls.name: cls for cls in (
@@ -71,9 +79,10 @@ _AUDEEP_NAMES = {
 def _check_basedir(basedir: PathLike) -> Path:
     path = Path(basedir)
     if not path.exists():
-        raise FileNotFoundError(f"data set folder {path} does not exist")
+        raise FileNotFoundError(f"data set folder {printable(path)} does not exist")
     if not path.is_dir():
-        raise NotADirectoryError(f"{path} is not a folder (expected the data set's base folder)")
+        raise NotADirectoryError(f"{printable(path)} is not a folder (expected the data set's "
+                                 "base folder)")
     return path
 
 
@@ -135,10 +144,11 @@ def detect_parser(basedir: PathLike, extensions: Optional[Iterable[str]] = None)
         if len(matches) == 1:
             return matches[0]
         if len(matches) > 1:
-            raise ValueError(f"several data set layouts match {path}: {', '.join(matches)}; "
+            raise ValueError(f"several data set layouts match {printable(path)}: "
+                             f"{', '.join(matches)}; "
                              f"choose one with parser=NAME")
-    lines = "\n".join(f"  {name}: {why}" for name, why in reasons.items())
-    raise ValueError(f"no known data set layout matches {path}:\n{lines}")
+    lines = "\n".join(f"  {name}: {printable(why)}" for name, why in reasons.items())
+    raise ValueError(f"no known data set layout matches {printable(path)}:\n{lines}")
 
 
 def parse_dataset(basedir: PathLike, parser: str = "auto", *,

@@ -4,6 +4,11 @@ Parsers look for audio files by default (:data:`AUDIO_EXTENSIONS`); every
 parser also takes ``extensions=``, the file types that count as instances, so that the same
 layouts describe folders of other per-clip files, e.g. the ``.obj`` autocorrelogram meshes
 that :func:`rae_fast.obj.load_dataset` reads.
+
+The names stored for instances (``filename``, and labels taken from folder names) are valid
+UTF-8 whatever the file system holds, since netCDF strings must be UTF-8: a name that is not
+(the Latin-1 bytes ``b"caf\\xe9.wav"`` on Linux) is stored as the text ``caf\\xe9.wav``
+(:func:`escape_filename`; lossless, :func:`unescape_filename` gives the name on disk back).
 """
 from __future__ import annotations
 
@@ -22,6 +27,7 @@ from typing import (
     Union,
 )
 
+from .._io import escape_filename, printable, unescape_filename  # noqa: F401 (re-exported)
 from ..dataset import MISSING, make_label_map
 
 PathLike = Union[str, "os.PathLike[str]"]
@@ -51,7 +57,8 @@ class Instance:
     """One audio file of a collection, with its metadata.
 
     ``path``: absolute path; ``filename``: the name stored in the data set (path relative to
-    the collection folder, ``/``-separated); ``label_nominal``: class name or None;
+    the collection folder, ``/``-separated, valid UTF-8: see :func:`escape_filename`);
+    ``label_nominal``: class name (escaped the same way) or None;
     ``cv_folds``: one entry per fold, 0 train / 1 validation / -1 missing; ``partition``:
     0 train / 1 devel / 2 test / -1 missing.
     """
@@ -175,7 +182,8 @@ class Parser:
                             f"(its options: {allowed})")
         reason = self.check()
         if reason is not None:
-            raise ValueError(f"parser {self.name!r} cannot read {self.basedir}: {reason}")
+            raise ValueError(f"parser {self.name!r} cannot read {printable(self.basedir)}: "
+                             f"{printable(reason)}")
         kw = dict(self.options)
         kw.update(options)
         return self._parse(**kw)
@@ -190,11 +198,23 @@ class Parser:
     def _result(self, instances: List[Instance], n_folds: int,
                 label_map: Optional[Dict[str, int]] = None,
                 labelled: bool = True) -> ParsedDataset:
+        instances = [_escaped(inst) for inst in instances]
+        if label_map is not None:
+            label_map = {escape_filename(k): v for k, v in label_map.items()}
         if labelled and label_map is None:
             label_map = make_label_map(i.label_nominal for i in instances)
         if labelled and not label_map:
             label_map = None
         return ParsedDataset(self.basedir, self.name, instances, label_map, n_folds)
+
+
+def _escaped(inst: Instance) -> Instance:
+    """``inst`` with its stored names (file name, label) escaped as valid UTF-8 text."""
+    name = escape_filename(inst.filename)
+    label = None if inst.label_nominal is None else escape_filename(inst.label_nominal)
+    if name == inst.filename and label == inst.label_nominal:
+        return inst
+    return dataclasses.replace(inst, filename=name, label_nominal=label)
 
 
 def visible_dirs(folder: Path) -> List[Path]:

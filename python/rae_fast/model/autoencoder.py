@@ -360,6 +360,28 @@ class RecurrentAutoencoder(nn.Module):
         lengths = check_lengths(lengths, x.shape[0], x.shape[1])
         return self._encode(x, lengths)
 
+    def encode_frames(self, x, lengths=None) -> Tensor:
+        """Per-frame outputs of the top encoder layer: ``(batch, time, F)`` ->
+        ``(batch, time, encoder_directions * num_units)``, forward then backward direction,
+        in the input's time order (the "timestamp embeddings" of the HEAR API).
+
+        >>> m = RecurrentAutoencoder(AutoencoderConfig(num_features=8, num_units=4,
+        ...                          bidirectional_encoder=True)).eval()
+        >>> m.encode_frames(torch.zeros(2, 5, 8)).shape
+        torch.Size([2, 5, 8])
+        """
+        x = check_batch(x, self.config.num_features)
+        x = x.to(self.fc.weight.device)
+        lengths = check_lengths(lengths, x.shape[0], x.shape[1])
+        outs = [self._run_stack(stack, x, lengths, reverse=(d == 1))[0]
+                for d, stack in enumerate(self.encoder)]
+        return torch.cat(outs, dim=2) if len(outs) > 1 else outs[0]
+
+    @property
+    def frame_feature_size(self) -> int:
+        """Size of one frame of :meth:`encode_frames`."""
+        return self.config.encoder_directions * self.config.num_units
+
     # ------------------------------------------------------------------------- decoder
     def decoder_inputs(self, targets: Tensor, lengths: Optional[Tensor] = None
                        ) -> Tuple[Tensor, Optional[Tensor]]:

@@ -10,7 +10,7 @@ from typing import Any, Dict, List, Optional, Tuple, Union
 
 import torch
 
-from .._io import atomic_path
+from .._io import atomic_path, write_error
 from .._validation import check_int
 from .._version import __version__
 from .autoencoder import RecurrentAutoencoder
@@ -18,7 +18,7 @@ from .config import AutoencoderConfig, TrainingConfig
 from .devices import resolve_device
 
 __all__ = ["CHECKPOINT_FORMAT", "list_checkpoints", "latest_checkpoint", "load_checkpoint",
-           "read_run_config", "load_model"]
+           "read_run_config", "read_run_frontend", "load_model"]
 
 PathLike = Union[str, Path]
 #: Version of the checkpoint layout (bumped on incompatible changes).
@@ -101,6 +101,12 @@ def read_run_config(run_dir: PathLike) -> Dict[str, Any]:
     return cfg
 
 
+def read_run_frontend(run_dir: PathLike) -> Optional[Dict[str, Any]]:
+    """The front end (:class:`rae_fast.preprocessing.FrontEnd` as a dict) the run's input was
+    computed with, as ``train`` stored it; None when unknown."""
+    return (read_run_config(run_dir).get("info") or {}).get("frontend")
+
+
 def load_model(source: PathLike, epoch: Optional[int] = None,
                device: Union[str, torch.device] = "cpu") -> RecurrentAutoencoder:
     """A trained model in eval mode, from a run directory (latest or given epoch) or a checkpoint.
@@ -151,6 +157,17 @@ def _set_rng_state(state: Dict[str, Any], device: torch.device) -> None:
         torch.cuda.set_rng_state(state["cuda"].cpu(), device)
 
 
+def _state_bytes(obj) -> int:
+    """Bytes of the tensors in a (nested) checkpoint dict."""
+    if isinstance(obj, torch.Tensor):
+        return obj.numel() * obj.element_size()
+    if isinstance(obj, dict):
+        return sum(_state_bytes(v) for v in obj.values())
+    if isinstance(obj, (list, tuple)):
+        return sum(_state_bytes(v) for v in obj)
+    return 0
+
+
 def _save_checkpoint(run_dir: Path, epoch: int, model, optimizer, dev, model_config,
                      tc: TrainingConfig, loss: float, keep: Optional[int],
                      ranks_rng: Optional[List[torch.Tensor]] = None) -> Path:
@@ -165,8 +182,13 @@ def _save_checkpoint(run_dir: Path, epoch: int, model, optimizer, dev, model_con
         "model_config": model_config.to_dict(), "training_config": tc.to_dict(),
     }
     path = run_dir / "checkpoints" / f"epoch_{epoch:04d}.pt"
-    with atomic_path(path) as tmp:
-        torch.save(ckpt, tmp)
+    try:
+        with atomic_path(path) as tmp:
+            torch.save(ckpt, tmp)
+    except RuntimeError as exc:
+        # torch's zip writer reports a failed write (a full disk) as "RuntimeError: [enforce
+        # fail at inline_container.cc] ... unexpected pos": name the file and say why
+        raise write_error(exc, path, _state_bytes(ckpt)) from exc
     if keep is not None:
         for _, old in list_checkpoints(run_dir)[:-keep]:
             with contextlib.suppress(FileNotFoundError):

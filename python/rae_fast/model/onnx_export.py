@@ -149,25 +149,32 @@ def _rnn_layer(g: _Graph, rnn, cell: str, x: str, reverse: bool, tag: str,
     return g.op1("Squeeze", [y, axis1], base=f"{tag}_out"), pieces
 
 
-def _encoder_graph(g: _Graph, model: RecurrentAutoencoder, x_tbf: str) -> str:
-    """Encoder on a time-major input (T, B, F); returns the representation name (B, R)."""
+def _encoder_graph(g: _Graph, model: RecurrentAutoencoder, x_tbf: str,
+                   frames: bool = False) -> Union[str, Tuple[str, str]]:
+    """Encoder on a time-major input (T, B, F); returns the representation name (B, R), and
+    with ``frames`` also the top layer's outputs (T, B, directions * H)."""
     cfg = model.config
     per_dir: List[List[List[str]]] = []
+    tops: List[str] = []
     for d, stack in enumerate(model.encoder):
         cur, layers = x_tbf, []
         for l, rnn in enumerate(stack):
             last = l == cfg.num_layers - 1
             cur, pieces = _rnn_layer(g, rnn, cfg.cell, cur, reverse=(d == 1),
-                                     tag=f"enc_d{d}_l{l}", need_y=not last)
+                                     tag=f"enc_d{d}_l{l}", need_y=frames or not last)
             layers.append(pieces)
         per_dir.append(layers)
+        tops.append(cur)
     ordered = [p for l in range(cfg.num_layers) for d in range(cfg.encoder_directions)
                for p in per_dir[d][l]]
     state = g.op1("Concat", ordered, axis=1, base="encoder_state") if len(ordered) > 1 \
         else ordered[0]
     lin = g.op1("Gemm", [state, g.const(_np(model.fc.weight), "fc_W"),
                          g.const(_np(model.fc.bias), "fc_b")], transB=1, base="fc")
-    return lin
+    if not frames:
+        return lin
+    top = g.op1("Concat", tops, axis=2, base="enc_top") if len(tops) > 1 else tops[0]
+    return lin, top
 
 
 def _reverse_time(g: _Graph, x: str, base: str) -> str:
@@ -222,19 +229,25 @@ def _check_model(model) -> RecurrentAutoencoder:
 
 
 def encoder_to_onnx(model: RecurrentAutoencoder):
-    """The encoder as an ``onnx.ModelProto`` (``features (B, T, F) -> representation (B, R)``).
+    """The encoder as an ``onnx.ModelProto``: ``features (B, T, F) -> representation (B, R)``
+    and ``frame_features (B, T, directions * H)``, the top encoder layer's output at every
+    frame (:meth:`RecurrentAutoencoder.encode_frames`).
 
     >>> m = encoder_to_onnx(RecurrentAutoencoder(AutoencoderConfig(8)))   # doctest: +SKIP
     >>> [o.name for o in m.graph.output]                                 # doctest: +SKIP
-    ['representation']
+    ['representation', 'frame_features']
     """
     model = _check_model(model)
     features, rep, _ = _io(model)
     g = _Graph()
     x = g.op1("Transpose", ["features"], perm=[1, 0, 2], base="x_tbf")
-    lin = _encoder_graph(g, model, x)
+    lin, top = _encoder_graph(g, model, x, frames=True)
     g.op("Tanh", [lin], outputs=["representation"])
-    return _finish(g, [features], [rep], model, "encoder", "graph")
+    g.op("Transpose", [top], outputs=["frame_features"], perm=[1, 0, 2])
+    from onnx import TensorProto, helper
+    frames = helper.make_tensor_value_info("frame_features", TensorProto.FLOAT,
+                                           ["batch", "time", model.frame_feature_size])
+    return _finish(g, [features], [rep, frames], model, "encoder", "graph")
 
 
 def autoencoder_to_onnx(model: RecurrentAutoencoder):
@@ -376,6 +389,30 @@ def _resolve(source: ModelSource, epoch: Optional[int]) -> RecurrentAutoencoder:
                     f"path, got {type(source).__name__}")
 
 
+def _frontend_of(source: ModelSource, frontend) -> Optional[str]:
+    """The front end as JSON: given, or read from the run directory's ``config.json``."""
+    if frontend is None and isinstance(source, (str, Path)) and Path(source).is_dir():
+        from .checkpoints import read_run_frontend
+        frontend = read_run_frontend(source)
+    if frontend is None:
+        return None
+    from ..preprocessing.frontend import FrontEnd
+    if isinstance(frontend, FrontEnd):
+        return frontend.to_json()
+    return FrontEnd.from_dict(frontend).to_json()       # validates a dict
+
+
+def _stamp(m, frontend_json: Optional[str]) -> None:
+    """Add the front end and a content hash (of the graph: weights and structure) to ``m``."""
+    import hashlib
+    digest = hashlib.sha256(m.graph.SerializeToString(deterministic=True)).hexdigest()
+    entries = {"rae_fast.content_sha256": digest}
+    if frontend_json is not None:
+        entries["rae_fast.frontend"] = frontend_json
+    for key, value in entries.items():
+        m.metadata_props.add(key=key, value=value)
+
+
 #: Largest |ONNX Runtime - PyTorch| accepted by ``verify=True``.
 VERIFY_TOLERANCE = 1e-4
 
@@ -448,7 +485,7 @@ def read_verified_difference(path: PathLike) -> Optional[float]:
 
 
 def export_encoder(model: ModelSource, path: PathLike, method: str = "graph",
-                   epoch: Optional[int] = None, verify: bool = False) -> Path:
+                   epoch: Optional[int] = None, verify: bool = False, frontend=None) -> Path:
     """Write the encoder to ``path`` (one self-contained ``.onnx`` file, written atomically).
 
     Parameters
@@ -465,6 +502,12 @@ def export_encoder(model: ModelSource, path: PathLike, method: str = "graph",
         file appears: more than :data:`VERIFY_TOLERANCE` apart raises ``ValueError`` and
         nothing is written; the difference is stored in the metadata
         (``rae_fast.verified_max_abs_diff``). Without onnxruntime it warns and writes.
+    frontend : FrontEnd or dict, optional
+        How audio becomes the model's input (:class:`rae_fast.preprocessing.FrontEnd`),
+        stored as ``rae_fast.frontend`` so that :class:`rae_fast.embedding.Embedder` embeds
+        audio with the file alone. Default: the run directory's (``rae-fast train`` stores it
+        when its input came from ``preprocess``). The metadata also get
+        ``rae_fast.content_sha256``, a hash of the graph and weights.
 
     Returns
     -------
@@ -479,16 +522,19 @@ def export_encoder(model: ModelSource, path: PathLike, method: str = "graph",
         raise ValueError(f"method must be 'graph' or 'dynamo', got {method!r}")
     m = _resolve(model, epoch)
     proto = encoder_to_onnx(m) if method == "graph" else _encoder_dynamo(m)
+    _stamp(proto, _frontend_of(model, frontend))
     return _save(proto, path, m, "encoder", bool(verify))
 
 
 def export_autoencoder(model: ModelSource, path: PathLike, epoch: Optional[int] = None,
-                       verify: bool = False) -> Path:
+                       verify: bool = False, frontend=None) -> Path:
     """Write the whole autoencoder (reconstruction + representation) to ``path`` atomically;
-    ``verify`` as for :func:`export_encoder`.
+    ``verify`` and ``frontend`` as for :func:`export_encoder`.
 
     >>> export_autoencoder("run", "run/autoencoder.onnx")   # doctest: +SKIP
     PosixPath('run/autoencoder.onnx')
     """
     m = _resolve(model, epoch)
-    return _save(autoencoder_to_onnx(m), path, m, "autoencoder", bool(verify))
+    proto = autoencoder_to_onnx(m)
+    _stamp(proto, _frontend_of(model, frontend))
+    return _save(proto, path, m, "autoencoder", bool(verify))

@@ -241,7 +241,12 @@ def train(features, run_dir: PathLike, model_config: Optional[AutoencoderConfig]
         ``num_epochs`` trains further; changing other fields is allowed but logged, because the
         result then differs from an uninterrupted run.
     resume : bool
-        Continue from the newest checkpoint of ``run_dir``.
+        Continue from the newest checkpoint of ``run_dir``. A checkpoint that cannot be used
+        (truncated by a crash or a full disk) is skipped with a warning naming it, and the
+        newest usable one is taken. ``config.json`` is rewritten (new settings, ``run_info``)
+        only once the first new checkpoint is written, so a resume that fails leaves it as it
+        was. Without ``resume``, a run directory that holds checkpoints is refused; one that
+        holds only ``config.json`` (stopped during its first epoch) is started again.
     device : "auto", "cpu", "cuda" or "cuda:N"
     n_threads : int, optional
         PyTorch CPU threads during training (restored afterwards).
@@ -299,7 +304,6 @@ def train(features, run_dir: PathLike, model_config: Optional[AutoencoderConfig]
     data = _Data(features)
     config_path = run_dir / "config.json"
 
-    start_ckpt = None
     if resume:
         saved = read_run_config(run_dir)
         saved_model = AutoencoderConfig.from_dict(saved["model"])
@@ -320,11 +324,13 @@ def train(features, run_dir: PathLike, model_config: Optional[AutoencoderConfig]
         if saved.get("data_fingerprint") not in (None, data.fingerprint()):
             warnings.warn("the training data differ from those the run started with; the result "
                           "will not equal an uninterrupted run", RuntimeWarning, stacklevel=2)
-        start_ckpt = latest_checkpoint(run_dir)
     else:
-        if config_path.exists() or list_checkpoints(run_dir):
+        if list_checkpoints(run_dir):
             raise FileExistsError(f"{run_dir} already holds a training run; continue it with "
                                   "resume=True or choose another run directory")
+        if config_path.exists():
+            log.info("%s holds a configuration but no checkpoint (a run stopped during its first "
+                     "epoch): starting it again", run_dir)
         if model_config is None:
             model_config = AutoencoderConfig(num_features=data.num_features)
         training_config = training_config or TrainingConfig()
@@ -348,16 +354,24 @@ def train(features, run_dir: PathLike, model_config: Optional[AutoencoderConfig]
     if pg is not None:
         run_config["data_parallel"] = {"world_size": pg.world_size, "backend": pg.backend}
         pg.barrier()            # every rank has checked run_dir before rank 0 writes it
-    if writes:
-        run_dir.mkdir(parents=True, exist_ok=True)
-        (run_dir / "checkpoints").mkdir(exist_ok=True)
-        atomic_write_text(config_path, json.dumps(run_config, indent=2, sort_keys=True) + "\n")
-
+    config_text = json.dumps(run_config, indent=2, sort_keys=True) + "\n"
     prev_threads = torch.get_num_threads()
     fork_devices = [dev.index if dev.index is not None else torch.cuda.current_device()] \
         if dev.type == "cuda" else []
     writer = None
+    created = [d for d in (*[run_dir, *run_dir.parents][::-1], run_dir / "checkpoints")
+               if not d.exists()]                           # folders this call makes, in order
     try:
+        # A new run records its configuration first. A continued run rewrites it only once
+        # its first new checkpoint is written: a resume that fails (no usable checkpoint, a
+        # full disk...) leaves config.json as it was. Data-parallel: rank 0 alone writes.
+        config_written = not writes
+        if writes:
+            run_dir.mkdir(parents=True, exist_ok=True)
+            (run_dir / "checkpoints").mkdir(exist_ok=True)
+            if not resume:
+                atomic_write_text(config_path, config_text)
+                config_written = True
         if n_threads is not None:
             torch.set_num_threads(int(n_threads))
         with torch.random.fork_rng(devices=fork_devices):
@@ -367,10 +381,8 @@ def train(features, run_dir: PathLike, model_config: Optional[AutoencoderConfig]
             if pg is not None:
                 pg.seed_rank(tc.seed)
             epoch = 0
-            if start_ckpt is not None:
-                ckpt = load_checkpoint(start_ckpt, map_location=dev)
-                model.load_state_dict(ckpt["model"])
-                optimizer.load_state_dict(ckpt["optimizer"])
+            ckpt = _restore(run_dir, model, optimizer, dev) if resume else None
+            if ckpt is not None:
                 for group in optimizer.param_groups:
                     group["lr"] = tc.learning_rate
                 _set_rng_state(ckpt["rng"], dev)
@@ -380,6 +392,12 @@ def train(features, run_dir: PathLike, model_config: Optional[AutoencoderConfig]
                 log.info("continuing %s after epoch %d", run_dir, epoch)
             loss_path = run_dir / "loss.csv"
             rows = _read_loss_log(loss_path, epoch)
+            if ckpt is not None and not any(r["epoch"] == str(epoch) for r in rows):
+                # loss.csv could not be written after this checkpoint (a full disk): its loss
+                # is in the checkpoint
+                rows.append({"epoch": epoch, "loss": f"{float(ckpt['loss']):.8g}", "steps": "",
+                             "instances": "", "seconds": "",
+                             "learning_rate": f"{ckpt['training_config']['learning_rate']:g}"})
             if epoch >= tc.num_epochs:
                 log.info("%s already completed %d of %d epochs; nothing to do", run_dir, epoch,
                          tc.num_epochs)
@@ -398,6 +416,9 @@ def train(features, run_dir: PathLike, model_config: Optional[AutoencoderConfig]
                     continue
                 _save_checkpoint(run_dir, epoch, model, optimizer, dev, model_config, tc,
                                  epoch_loss, keep_checkpoints, ranks_rng=ranks_rng)
+                if not config_written:
+                    atomic_write_text(config_path, config_text)
+                    config_written = True
                 rows.append({"epoch": epoch, "loss": f"{epoch_loss:.8g}", "steps": n_batches,
                              "instances": data.n, "seconds": f"{seconds:.3f}",
                              "learning_rate": f"{tc.learning_rate:g}"})
@@ -411,6 +432,16 @@ def train(features, run_dir: PathLike, model_config: Optional[AutoencoderConfig]
                     on_epoch_end(epoch, epoch_loss)
         if pg is not None:
             pg.barrier()        # the other ranks return once rank 0 has written everything
+    except BaseException:
+        if writes and not resume and not list_checkpoints(run_dir):
+            # a new run that stopped before its first checkpoint (Ctrl-C, a full disk): leave
+            # nothing behind, so that the same command simply starts again
+            with contextlib.suppress(OSError):
+                config_path.unlink()
+            for folder in created[::-1]:
+                with contextlib.suppress(OSError):
+                    folder.rmdir()           # only if empty
+        raise
     finally:
         torch.set_num_threads(prev_threads)
         if writer is not None:
@@ -422,6 +453,38 @@ def train(features, run_dir: PathLike, model_config: Optional[AutoencoderConfig]
             losses.append(float(r["loss"]))
     return TrainResult(model=model, run_dir=run_dir, epoch=epoch, losses=losses,
                        checkpoint=latest_checkpoint(run_dir))
+
+
+def _restore(run_dir: Path, model, optimizer, dev: torch.device) -> Optional[Dict[str, Any]]:
+    """Load the newest usable checkpoint of ``run_dir`` into ``model`` and ``optimizer``.
+
+    A checkpoint that cannot be read or applied (truncated by a full disk or a crash, not a
+    rae_fast checkpoint, weights of another shape) is skipped with a warning naming it, and
+    the next older one is tried. Returns the checkpoint loaded, ``None`` when the run has no
+    checkpoint (it starts from the beginning); raises ``ValueError`` when none is usable.
+    """
+    skipped = []
+    for _, path in reversed(list_checkpoints(run_dir)):
+        try:
+            ckpt = load_checkpoint(path, map_location=dev)
+            model.load_state_dict(ckpt["model"])
+            optimizer.load_state_dict(ckpt["optimizer"])
+            _ = (int(ckpt["epoch"]), float(ckpt["loss"]), ckpt["rng"]["torch"],
+                 float(ckpt["training_config"]["learning_rate"]))
+        except (ValueError, RuntimeError, KeyError, TypeError, IndexError) as exc:
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            log.warning("skipping checkpoint %s, which cannot be used (%s); trying the one "
+                        "before", path, reason)
+            skipped.append(path)
+            continue
+        if skipped:
+            log.warning("continuing from %s instead of the unusable %s", path,
+                        ", ".join(str(p) for p in skipped))
+        return ckpt
+    if skipped:
+        raise ValueError(f"{run_dir} holds no usable checkpoint (unreadable: "
+                         f"{', '.join(p.name for p in skipped)}); start a new run")
+    return None
 
 
 def _train_epoch(model, optimizer, data: _Data, tc: TrainingConfig, epoch: int,

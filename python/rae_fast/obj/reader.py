@@ -298,6 +298,53 @@ def _read_general(path: Path, data: bytes) -> ObjMesh:
                    np.array(N, np.float64).reshape(-1, 3), _pad_faces(corners, sizes), sizes)
 
 
+_ACF_TITLE = b"# rae_fast autocorrelogram (Wavefront OBJ surface)"
+_GRID_RE = re.compile(rb"# grid: (\d+) frames x (\d+) lags[ (]")
+
+
+def _announced_counts(path: Path, data: bytes) -> Optional[dict]:
+    """Element counts announced by the header of a file written by
+    :func:`~rae_fast.obj.write_autocorrelogram` (``# grid: F frames x L lags``), or ``None``
+    for files without that header (other tools' files are read as they are)."""
+    if not data.startswith(_ACF_TITLE):
+        return None
+    header = []
+    for line in data.split(b"\n"):
+        if not line.startswith(b"#"):
+            break
+        header.append(line)
+    grid = next((m for m in map(_GRID_RE.match, header) if m), None)
+    if grid is None:
+        raise ValueError(f"{path} is truncated: it starts like a rae_fast autocorrelogram but "
+                         "its header ends before the grid line ('# grid: F frames x L lags')")
+    frames, lags = int(grid.group(1)), int(grid.group(2))
+    normals = any(h.startswith(b"# vn: unit normals") for h in header)
+    n = frames * lags
+    return {"frames": frames, "lags": lags, "vertices": n, "texture coordinates": n,
+            "normals": n if normals else 0, "faces": (frames - 1) * (lags - 1)}
+
+
+def _check_last_line(path: Path, data: bytes) -> None:
+    """The writer ends every line with ``\\n``: a file that does not was cut short."""
+    if not data.endswith(b"\n"):
+        last = data[data.rfind(b"\n") + 1:][:40].decode("latin-1")
+        raise ValueError(f"{path} is truncated: its last line {last!r} is incomplete (no line "
+                         f"end after {len(data)} bytes)")
+
+
+def _check_complete(path: Path, mesh: ObjMesh, counts: dict) -> None:
+    """Compare a mesh with the counts its header announced; raise when they differ."""
+    found = {"vertices": len(mesh.vertices), "texture coordinates": len(mesh.texcoords),
+             "normals": len(mesh.normals), "faces": len(mesh.faces)}
+    wrong = [k for k in found if found[k] != counts[k]]
+    if wrong:
+        what = ", ".join(f"{found[k]} of {counts[k]} {k}" for k in wrong)
+        short = any(found[k] < counts[k] for k in wrong)
+        raise ValueError(f"{path} is {'truncated' if short else 'inconsistent'}: its header "
+                         f"announces {counts['frames']} frames x {counts['lags']} lags, but it "
+                         f"holds {what}")
+
+
 def read(path: PathLike) -> ObjMesh:
     """Read the polygon mesh of a Wavefront OBJ file (own parser, no third-party dependency).
 
@@ -322,7 +369,11 @@ def read(path: PathLike) -> ObjMesh:
     ValueError
         A binary file, an unknown statement, a malformed number or face corner, a non-finite
         value, a reference to an element that does not exist, or no vertices at all; the
-        message names the file and the line.
+        message names the file and the line. A file written by
+        :func:`~rae_fast.obj.write_autocorrelogram` (its header announces the grid) that holds
+        fewer elements than announced or ends in an incomplete line -- cut short by a full
+        disk, a crash or a failed copy -- raises a ``ValueError`` naming the file and what
+        is missing; files without that header are read as they are.
     FileNotFoundError, IsADirectoryError
 
     Example
@@ -332,8 +383,15 @@ def read(path: PathLike) -> ObjMesh:
     ((441775, 3), (439040, 4, 3))
     """
     path, data = _read_bytes(path)
+    counts = _announced_counts(path, data)
+    if counts is not None:
+        _check_last_line(path, data)
     mesh = _read_fast(data)
-    return mesh if mesh is not None else _read_general(path, data)
+    if mesh is None:
+        mesh = _read_general(path, data)
+    if counts is not None:
+        _check_complete(path, mesh, counts)
+    return mesh
 
 
 def read_autocorrelogram(path: PathLike,

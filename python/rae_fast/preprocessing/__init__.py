@@ -17,8 +17,11 @@ Features are returned time-major, ``(n_chunks, n_frames, n_bands)``, as auDeep s
 - :mod:`.settings`: :class:`FeatureSettings`, every option validated, and derived sizes;
 - :mod:`.features`: :func:`compute_features` (samples -> features) and
   :func:`extract_features` (file -> features);
+- :mod:`.frontend`: :class:`FrontEnd`, what a trained model needs to embed new audio;
 - :mod:`.pipeline`: :func:`preprocess`, a whole collection streamed to one netCDF data set
-  with worker threads, resumable after an interruption.
+  with worker threads, resumable after an interruption; its header pass settles one rate
+  and one shape for the collection (:func:`resolve_settings`: ``sr="auto"``,
+  ``fixed_length="auto"``) and raises a :class:`CollectionError` when it cannot.
 
 >>> import numpy as np
 >>> from rae_fast.preprocessing import FeatureSettings, compute_features
@@ -27,8 +30,12 @@ Features are returned time-major, ``(n_chunks, n_frames, n_bands)``, as auDeep s
 (2, 12, 128)
 """
 from .features import chunk_frames, compute_features, extract_features
-from .pipeline import PreprocessResult, preprocess
-from .settings import FeatureSettings
+from .frontend import FrontEnd
+from .pipeline import (CollectionError, DifferentLengthsError, MixedSampleRatesError,
+                       PreprocessResult, UnusableFilesError, preprocess, resolve_settings)
+from .settings import AUTO, FeatureSettings
 
-__all__ = ["FeatureSettings", "chunk_frames", "compute_features", "extract_features",
-           "PreprocessResult", "preprocess"]
+__all__ = ["AUTO", "FeatureSettings", "FrontEnd", "chunk_frames", "compute_features",
+           "extract_features", "PreprocessResult", "preprocess", "resolve_settings",
+           "CollectionError", "UnusableFilesError", "MixedSampleRatesError",
+           "DifferentLengthsError"]

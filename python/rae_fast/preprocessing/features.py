@@ -109,6 +109,7 @@ def extract_features(path: PathLike, settings: FeatureSettings = FeatureSettings
     >>> X.shape                                                                    # doctest: +SKIP
     (1, 124, 128)
     """
+    settings.check_resolved()
     y, sr = load_audio(path, sr=settings.sr, channels=settings.channels,
                        fixed_length=settings.fixed_length, center_fixed=settings.center_fixed)
     try:

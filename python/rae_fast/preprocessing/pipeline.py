@@ -1,33 +1,176 @@
-"""The streaming ``preprocess`` pipeline: a whole audio collection -> one netCDF data set."""
+"""The streaming ``preprocess`` pipeline: a whole audio collection -> one netCDF data set.
+
+The header pass reads every file's header first and settles what holds for the whole
+collection before any feature is computed: unusable files (all listed at once), one sampling
+rate (files at several rates are refused unless ``sr`` is given; ``sr="auto"`` takes the most
+common one), settings that cannot work at that rate, and one feature shape
+(``fixed_length="auto"`` takes the median clip length).
+"""
 from __future__ import annotations
 
+import collections
 import contextlib
 import dataclasses
 import hashlib
 import logging
+import math
 import time
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import numpy as np
 
 from .._executor import Executor, ThreadExecutor
+from .._io import printable
 from .._validation import check_int, default_threads
-from ..audio import AudioError, PathLike, audio_info
+from ..audio import AudioError, AudioInfo, PathLike, audio_info
 from ..dataset import DataSetWriter
 from ..layouts import parse_dataset
 from ..progress import progress as progress_bar
 from .features import extract_features
-from .settings import FeatureSettings
+from .settings import AUTO, FeatureSettings
 
 log = logging.getLogger(__name__)
+
+
+class Placeholder(str):
+    """A value to fill in (``SECONDS``), spelled without quotes by :func:`spell_parameter`."""
+
+
+def spell_parameter(name: str, value: Any = None) -> str:
+    """How the library writes a parameter in messages: ``sr=44100``, ``fixed_length="auto"``,
+    ``fixed_length=SECONDS`` (a :class:`Placeholder`) or just ``skip_bad``. Front ends pass
+    their own speller to :meth:`CollectionError.message` (the CLI writes ``--sr 44100``)."""
+    if value is None:
+        return name
+    if isinstance(value, str) and not isinstance(value, Placeholder):
+        return f'{name}="{value}"'
+    return f"{name}={value}"
+
+
+class CollectionError(ValueError):
+    """A problem of a collection as a whole, found by :func:`preprocess`'s header pass.
+
+    ``str(err)`` names the library's parameters; :meth:`message` takes another speller so
+    that a front end can name its own options instead. ``also``: the other problems the
+    header pass found (all are reported at once); ``fix``: the parameters that solve this
+    one, e.g. ``{"sr": "auto"}``.
+    """
+
+    fix: Dict[str, Any] = {}
+
+    def __init__(self):
+        self.also: List["CollectionError"] = []
+        super().__init__(self.message())
+
+    def _own_message(self, spell: Callable[..., str]) -> str:
+        raise NotImplementedError
+
+    def message(self, spell: Callable[..., str] = spell_parameter) -> str:
+        """The message, with parameters written by ``spell(name, value=None)``."""
+        text = self._own_message(spell)
+        for other in self.also:
+            text += "\nalso: " + other._own_message(spell)
+        return text
+
+    def fixes(self) -> Dict[str, Any]:
+        """The parameters that solve this problem and the others in ``also``."""
+        out: Dict[str, Any] = {}
+        for err in [self] + self.also:
+            out.update(err.fix)
+        return out
+
+    def _with(self, others: List["CollectionError"]) -> "CollectionError":
+        self.also = list(others)
+        self.args = (self.message(),)
+        return self
+
+    def __reduce__(self):   # picklable (their __init__ does not take the message)
+        return _rebuild_error, (type(self), self.args, dict(self.__dict__))
+
+
+def _rebuild_error(cls, args, state):
+    err = cls.__new__(cls)
+    err.args = args
+    err.__dict__.update(state)
+    return err
+
+
+class UnusableFilesError(CollectionError):
+    """Files that cannot be used (unreadable, corrupt, too short...) and ``skip_bad`` is not set.
+    ``bad``: ``[(filename, reason), ...]``; ``basedir``: the collection (printable)."""
+
+    fix = {"skip_bad": True}
+
+    def __init__(self, basedir: str, bad: List[Tuple[str, str]]):
+        self.basedir, self.bad = basedir, bad
+        super().__init__()
+
+    def _own_message(self, spell) -> str:
+        return (f"{len(self.bad)} unusable audio file(s) in {self.basedir} (with "
+                f"{spell('skip_bad', True)} they are left out):\n{_format_bad(self.bad)}")
+
+
+class MixedSampleRatesError(CollectionError):
+    """The files of a collection have several sampling rates and ``sr`` is not set.
+
+    ``rates``: ``[(rate, n_files, example_filename), ...]``, most common first;
+    ``suggested``: the most common rate (what ``sr="auto"`` chooses).
+    """
+
+    fix = {"sr": AUTO}
+
+    def __init__(self, rates: List[Tuple[int, int, str]]):
+        self.rates = rates
+        self.suggested = rates[0][0]
+        super().__init__()
+
+    def describe(self) -> str:
+        """``44100 Hz (300 files, e.g. a.wav), 16000 Hz (...)``."""
+        return ", ".join(f"{r} Hz ({n} file{'s' if n > 1 else ''}, e.g. {ex})"
+                         for r, n, ex in self.rates)
+
+    def _own_message(self, spell) -> str:
+        return (f"the files have different sample rates: {self.describe()}. Features computed "
+                "at different rates do not match (the same band or lag means another frequency "
+                "or delay in each file): resample every file to one rate with "
+                f"{spell('sr', self.suggested)} (the most common rate) or {spell('sr', AUTO)} "
+                "(which chooses it)")
+
+
+class DifferentLengthsError(CollectionError):
+    """The clips of a collection give features of different shapes (no ``fixed_length`` or
+    chunking). ``shapes``: ``[(shape, n_files, example_filename), ...]``; ``median_s``: the
+    median clip length in seconds (what ``fixed_length="auto"`` chooses)."""
+
+    fix = {"fixed_length": AUTO}
+
+    def __init__(self, shapes: List[Tuple[Tuple[int, ...], int, str]], median_s: float):
+        self.shapes = shapes
+        self.median_s = median_s
+        super().__init__()
+
+    def describe(self, limit: int = 4) -> str:
+        """``3 file(s) like a.wav -> 124 frames; ...``."""
+        text = "; ".join(f"{n} file(s) like {ex} -> {shape[0]} frames"
+                         for shape, n, ex in self.shapes[:limit])
+        if len(self.shapes) > limit:
+            text += f"; and {len(self.shapes) - limit} other lengths"
+        return text
+
+    def _own_message(self, spell) -> str:
+        return (f"the clips give features of different lengths ({self.describe()}): give them "
+                f"one length with {spell('fixed_length', AUTO)} (the median clip length, "
+                f"{self.median_s:.4g} s) or {spell('fixed_length', Placeholder('SECONDS'))}, or "
+                f"split them with {spell('chunk_length')} and {spell('chunk_count')}")
 
 
 # ---------------------------------------------------------------------- whole collections
 
 @dataclasses.dataclass
 class PreprocessResult:
-    """Summary of :func:`preprocess` (``seconds`` is wall time of this run)."""
+    """Summary of :func:`preprocess` (``seconds`` is wall time of this run; ``settings`` the
+    settings used, with ``"auto"`` values resolved; ``notes`` what was chosen for them)."""
     path: Path
     parser: str
     n_files: int
@@ -37,6 +180,8 @@ class PreprocessResult:
     resumed_files: int
     processed_files: int
     seconds: float
+    settings: Optional[FeatureSettings] = None
+    notes: Dict[str, str] = dataclasses.field(default_factory=dict)
 
 
 def _files_fingerprint(instances) -> str:
@@ -59,30 +204,136 @@ def _info_or_error(inst):
 
 
 def _features_or_error(inst, settings: FeatureSettings):
-    """The features of one file, or the :class:`AudioError` naming it (module level: an
+    """The features of one file, or an :class:`AudioError` naming it (module level: an
     executor may run it in another process)."""
     try:
         return extract_features(inst.path, settings)
     except AudioError as exc:
         return exc
+    except (OSError, ValueError) as exc:   # anything else about this file: name it
+        return AudioError(inst.path, str(exc) or type(exc).__name__)
 
 
-def _check_header(inst, info, settings: FeatureSettings, bad: list, shapes: dict,
-                  good: list) -> None:
-    """Sort one file of the header pass into ``bad`` / ``good`` and count its shape."""
-    if isinstance(info, AudioError):
-        bad.append((inst.filename, info.reason))
-        return
-    n = info.frames if settings.sr is None else int(round(info.frames * settings.sr / info.sr))
-    sr = info.sr if settings.sr is None else settings.sr
+def _target_frames(info: AudioInfo, sr: int) -> int:
+    """Samples of the file after resampling to ``sr`` (what :func:`rae_fast.audio.resample`
+    returns)."""
+    return info.frames if sr == info.sr else int(round(info.frames * sr / info.sr))
+
+
+def _resolve_rate(settings: FeatureSettings, files) -> Tuple[int, Optional[str]]:
+    """``(rate of every instance, note on an "auto" choice)``; raises
+    :class:`MixedSampleRatesError` for several rates without ``sr``. ``files``:
+    ``[(instance, AudioInfo), ...]``."""
+    if settings.sr is not None and settings.sr != AUTO:
+        return settings.sr, None
+    counts = collections.Counter(info.sr for _, info in files)
+    example: Dict[int, str] = {}
+    for inst, info in files:
+        example.setdefault(info.sr, inst.filename)
+    rates = sorted(counts, key=lambda r: (-counts[r], -r))   # ties: the higher rate
+    if settings.sr is None:
+        if len(rates) > 1:
+            raise MixedSampleRatesError([(r, counts[r], example[r]) for r in rates])
+        return rates[0], None
+    chosen = rates[0]
+    if len(rates) == 1:
+        return chosen, f"{chosen} Hz, the rate of every file (nothing is resampled)"
+    others = ", ".join(f"{r} Hz ({counts[r]})" for r in rates[1:])
+    return chosen, (f"{chosen} Hz, the most common rate ({counts[chosen]} of {len(files)} "
+                    f"files); the others are resampled: {others}")
+
+
+def _resolve_length(settings: FeatureSettings, files, sr: int) -> Tuple[Optional[float],
+                                                                        Optional[str]]:
+    """``(fixed_length in seconds, note)``: ``"auto"`` becomes the median clip length."""
+    if settings.fixed_length != AUTO:
+        return settings.fixed_length, None
+    lengths = sorted((_target_frames(info, sr), inst.filename) for inst, info in files)
+    n, example = lengths[(len(lengths) - 1) // 2]      # a real clip: the lower median
+    seconds = n / sr
+    while int(seconds * sr) < n:                         # int(fixed_length * sr) == n
+        seconds = math.nextafter(seconds, math.inf)
+    longer = [k for k, _ in lengths if k > n]
+    shorter = [k for k, _ in lengths if k < n]
+    where = "centred" if settings.center_fixed else "at the end"
+    parts = [f"{seconds:.4g} s, the median clip length (e.g. {example})"]
+    if longer:
+        parts.append(f"{len(longer)} longer clip(s) are cut {where} (by up to "
+                     f"{(max(longer) - n) / sr:.3g} s)")
+    if shorter:
+        parts.append(f"{len(shorter)} shorter one(s) are zero-padded {where}")
+    if not longer and not shorter:
+        parts.append("every clip has that length")
+    return seconds, "; ".join(parts)
+
+
+def resolve_settings(settings: FeatureSettings, files) -> Tuple[FeatureSettings, Dict[str, str]]:
+    """Settle the settings for a collection: ``(resolved settings, notes)``.
+
+    ``files``: ``[(instance, AudioInfo), ...]`` of the usable files (e.g.
+    ``(inst, audio_info(inst.path))`` for the instances of
+    :func:`rae_fast.layouts.parse_dataset`). ``sr="auto"`` becomes the most common rate
+    (ties: the higher) and ``fixed_length="auto"`` the median clip length at that rate (the
+    lower median: the length of a real clip), as numbers; ``notes`` maps each parameter that
+    was ``"auto"`` to a sentence saying what was chosen. Then
+    :meth:`FeatureSettings.check_rate` checks the settings at the rate of the instances.
+
+    The median, not the longest clip: one long outlier does not blow every instance up (and
+    fill it with padding), and a collection of nominally equal clips with a few that are off
+    (ESC-10: 380 of 400 clips are 5.0 s, the others 3.6 - 7.2 s) gets its nominal length,
+    auDeep's own setting for it; the clips that are longer lose their ends.
+
+    Raises :class:`MixedSampleRatesError` when the files have several rates and ``sr`` is
+    None, ``ValueError`` (naming the parameter) for settings that cannot work at that rate.
+
+    >>> s, notes = resolve_settings(FeatureSettings(fixed_length="auto"), files)  # doctest: +SKIP
+    >>> s.fixed_length, notes                                                      # doctest: +SKIP
+    (5.0, {'fixed_length': '5 s, the median clip length (e.g. ...); ...'})
+    """
+    files = list(files)
+    if not files:
+        raise ValueError("no usable audio files to choose sr / fixed_length from")
+    rate, rate_note = _resolve_rate(settings, files)
+    length, length_note = _resolve_length(settings, files, rate)
+    notes = {k: v for k, v in (("sr", rate_note), ("fixed_length", length_note)) if v}
+    if notes:
+        try:
+            settings = dataclasses.replace(
+                settings, sr=rate if settings.sr == AUTO else settings.sr, fixed_length=length)
+        except ValueError as exc:
+            chosen = "; ".join(f"{spell_parameter(k, AUTO)} chose {v}" for k, v in notes.items())
+            raise ValueError(f"{exc} ({chosen})") from None
     try:
-        shape = settings.expected_shape(n, sr)
+        settings.check_rate(rate)
+    except ValueError as exc:
+        if settings.sr is None:
+            raise ValueError(f"{exc} (the files' rate: {rate} Hz)") from None
+        raise
+    return settings, notes
+
+
+def _file_shape(inst, info, settings: FeatureSettings, rate: int, bad: list, shapes: dict,
+                good: list) -> None:
+    """Sort one usable file into ``bad`` (too short...) / ``good`` and count its shape."""
+    try:
+        shape = settings.expected_shape(_target_frames(info, rate), rate)
     except ValueError as exc:
         bad.append((inst.filename, str(exc)))
         return
     entry = shapes.setdefault(shape, [0, inst.filename])
     entry[0] += 1
     good.append(inst)
+
+
+def _source_signal(settings: FeatureSettings, rate: int, lengths: set) -> Dict[str, Any]:
+    """The rate the features were computed at and the length of one clip in samples (None
+    where the clips differ): what a model trained on them needs to embed new audio
+    (:class:`rae_fast.preprocessing.FrontEnd`)."""
+    if settings.fixed_length is not None:
+        clip = int(settings.fixed_length * rate)
+    else:
+        clip = next(iter(lengths)) if len(lengths) == 1 else None
+    return {"source.sample_rate": int(rate), "source.clip_samples": clip}
 
 
 def _format_bad(bad: List[Tuple[str, str]], limit: int = 20) -> str:
@@ -92,17 +343,26 @@ def _format_bad(bad: List[Tuple[str, str]], limit: int = 20) -> str:
     return "\n".join(lines)
 
 
+def _log_choice(parameter: str, text: str) -> None:
+    log.info("%s: %s", spell_parameter(parameter, AUTO), text)
+
+
 def preprocess(basedir: PathLike, output: PathLike, settings: FeatureSettings = FeatureSettings(),
                parser: str = "auto", parser_options: Optional[Dict[str, Any]] = None,
                workers: Optional[int] = None, skip_bad: bool = False, resume: bool = True,
                progress: Optional[bool] = None,
+               on_resolved: Optional[Callable[[str, str], None]] = None,
                executor: Optional[Executor] = None) -> PreprocessResult:
     """Turn an audio collection into a netCDF data set of features, streaming to disk.
 
     Parses ``basedir`` (:func:`rae_fast.layouts.parse_dataset`), checks every file's header
-    first (all unreadable / too short files are reported together), then computes the
-    features with ``workers`` threads (results do not depend on it) and appends them, in
-    order, to ``<output>.partial``, renamed to ``output`` at the end. An interruption leaves
+    first (all unreadable / too short files are reported together; the files must share one
+    sampling rate unless ``settings.sr`` is set, and give one feature shape; ``"auto"``
+    values of ``sr`` and ``fixed_length`` are chosen here, logged, and stored as numbers -
+    see :func:`resolve_settings`), then computes the features with ``workers`` threads
+    (results do not depend on it) and appends them, in order, to ``<output>.partial``,
+    renamed to ``output`` at the end. Files found damaged only when decoded (e.g. an Ogg page
+    that fails its checksum) are errors, or skipped with ``skip_bad``. An interruption leaves
     only ``<output>.partial``; running again with the same settings and files resumes after
     the last written file, different settings start again.
 
@@ -124,6 +384,9 @@ def preprocess(basedir: PathLike, output: PathLike, settings: FeatureSettings = 
         Continue a matching ``<output>.partial`` (default) or always start from scratch.
     progress : bool or None
         Progress bar (None: only on a terminal).
+    on_resolved : callable, optional
+        Called as ``on_resolved(parameter, text)`` for each ``"auto"`` value chosen
+        (``"sr"``, ``"fixed_length"``), before any feature is computed (default: logged).
     executor : optional
         Where the headers are read and the features computed
         (:class:`rae_fast._executor.ThreadExecutor` with ``workers`` threads by default;
@@ -137,8 +400,12 @@ def preprocess(basedir: PathLike, output: PathLike, settings: FeatureSettings = 
     Raises
     ------
     ValueError
-        Unparseable folder, bad files (unless ``skip_bad``), clips of different lengths
-        without ``fixed_length``, too few chunks... (:class:`AudioError` names the file.)
+        Unparseable folder; settings impossible at the collection's rate (e.g. ``fmin`` above
+        the Nyquist frequency). Subclasses: :class:`UnusableFilesError` (bad files, unless
+        ``skip_bad``), :class:`MixedSampleRatesError` (several rates, no ``sr``),
+        :class:`DifferentLengthsError` (no ``fixed_length`` or chunking) - all problems of
+        the collection at once, in ``err.also`` -, :class:`AudioError` (a file found bad
+        while decoding, naming it).
 
     >>> res = preprocess("esc10", "esc10.nc", FeatureSettings(fixed_length=5.0,
     ...                  center_fixed=True), workers=2)            # doctest: +SKIP
@@ -149,39 +416,64 @@ def preprocess(basedir: PathLike, output: PathLike, settings: FeatureSettings = 
         raise TypeError(f"settings must be a FeatureSettings, got {type(settings).__name__}")
     workers = default_threads() if workers is None else check_int(workers, "workers", 1, 1024)
     if executor is None:
-        executor = ThreadExecutor(workers, max_pending=4 * workers)
+        executor = ThreadExecutor(workers, max_pending=4 * workers, name="rae-preprocess")
     t0 = time.perf_counter()
     output = Path(output)
     parsed = parse_dataset(basedir, parser, **(parser_options or {}))
     instances = parsed.instances
     if not instances:
-        raise ValueError(f"no audio files found in {basedir} (parser {parsed.parser})")
+        raise ValueError(f"no audio files found in {printable(basedir)} (parser {parsed.parser})")
 
     # 1. headers of every file, in parallel: report all unusable files at once
     bad: List[Tuple[str, str]] = []
-    shapes: Dict[Tuple[int, ...], List] = {}  # shape -> [count, first file]
-    good = []
+    readable = []
     with contextlib.closing(executor.imap(_info_or_error, instances, chunk=256)) as infos:
         for inst, info in zip(instances, infos):   # consumed as they come: memory stays flat
-            _check_header(inst, info, settings, bad, shapes, good)
+            if isinstance(info, AudioError):
+                bad.append((inst.filename, info.reason))
+            else:
+                readable.append((inst, info))
+    # 2. one rate, settings that work at it, "auto" values, one shape; every problem of the
+    #    collection is reported at once (what a rerun would find next included)
+    if not readable:
+        raise ValueError(f"no usable audio files in {printable(basedir)}:\n{_format_bad(bad)}")
+    problems: List[CollectionError] = []
+    try:
+        settings, notes = resolve_settings(settings, readable)
+    except MixedSampleRatesError as exc:
+        problems.append(exc)        # look further as if at the most common rate
+        settings, notes = resolve_settings(dataclasses.replace(settings, sr=exc.suggested),
+                                           readable)
+    rate = readable[0][1].sr if settings.sr is None else settings.sr
+    shapes: Dict[Tuple[int, ...], List] = {}  # shape -> [count, first file]
+    good = []
+    for inst, info in readable:
+        _file_shape(inst, info, settings, rate, bad, shapes, good)
+    kept = {id(inst) for inst in good}
+    good_lengths = {_target_frames(info, rate) for inst, info in readable if id(inst) in kept}
     if bad and not skip_bad:
-        raise ValueError(f"{len(bad)} unusable audio file(s) in {basedir} (use skip_bad=True "
-                         f"to leave them out):\n{_format_bad(bad)}")
-    if not good:
-        raise ValueError(f"no usable audio files in {basedir}:\n{_format_bad(bad)}")
+        problems.insert(0, UnusableFilesError(printable(basedir), bad))
     if len(shapes) > 1:
-        examples = "; ".join(f"{v[0]} file(s) like {v[1]} -> {k[0]} frames"
-                             for k, v in list(shapes.items())[:4])
-        raise ValueError(f"the clips give features of different lengths ({examples}); set "
-                         "fixed_length=SECONDS, or chunk_length=SECONDS with chunk_count=N, so "
-                         "that every instance has the same shape")
+        lengths = sorted(_target_frames(info, rate) for inst, info in readable)
+        problems.append(DifferentLengthsError([(k, v[0], v[1]) for k, v in shapes.items()],
+                                              lengths[(len(lengths) - 1) // 2] / rate))
+    if not good:
+        raise ValueError(f"no usable audio files in {printable(basedir)}:\n{_format_bad(bad)}")
+    if problems:
+        raise problems[0]._with(problems[1:])
+    for parameter, text in notes.items():
+        (on_resolved or _log_choice)(parameter, text)
     shape = next(iter(shapes))
 
     attrs = settings.to_attrs()
-    attrs.update({"source.parser": parsed.parser, "source.basedir": str(Path(basedir).resolve()),
+    attrs.update({"source.parser": parsed.parser,
+                  "source.basedir": printable(Path(basedir).resolve()),
                   "source.n_files": len(instances),
                   "source.files_sha256": _files_fingerprint(instances),
-                  "source.parser_options": dict(parser_options or {})})
+                  "source.parser_options": dict(parser_options or {}),
+                  **_source_signal(settings, rate, good_lengths)})
+    if notes:
+        attrs["source.auto"] = notes
     writer = DataSetWriter(output, settings.feature_dims, shape, parsed.n_folds,
                            parsed.label_map, attrs, resume=resume)
     try:
@@ -189,8 +481,8 @@ def preprocess(basedir: PathLike, output: PathLike, settings: FeatureSettings = 
         todo = [inst for inst in good if inst.filename not in done]
         resumed_files = len(good) - len(todo)
         n_bad_late = 0
-        with progress_bar(total=len(good), initial=resumed_files, desc="preprocess", unit="file",
-                      disable=None if progress is None else not progress) as bar, \
+        with progress_bar(total=len(good), initial=resumed_files, desc="preprocess",
+                          unit="file", disable=None if progress is None else not progress) as bar, \
                 contextlib.closing(executor.imap(_features_or_error, todo, settings)) as results:
             for inst, result in zip(todo, results):
                 if isinstance(result, AudioError):
@@ -201,8 +493,15 @@ def preprocess(basedir: PathLike, output: PathLike, settings: FeatureSettings = 
                     bar.update(1)
                     continue
                 if result.shape[1:] != tuple(shape):
-                    raise AudioError(inst.path, f"gives features of shape {result.shape[1:]}, "
-                                                f"expected {tuple(shape)} like the other files")
+                    exc = AudioError(inst.path, f"gives features of shape {result.shape[1:]}, "
+                                                f"expected {tuple(shape)} from its header like "
+                                                "the other files")
+                    if not skip_bad:
+                        raise exc
+                    bad.append((inst.filename, exc.reason))
+                    n_bad_late += 1
+                    bar.update(1)
+                    continue
                 k = result.shape[0]
                 writer.append(result, [inst.filename] * k, chunk_nr=np.arange(k),
                               label_nominal=[inst.label_nominal] * k,
@@ -216,8 +515,8 @@ def preprocess(basedir: PathLike, output: PathLike, settings: FeatureSettings = 
         writer.abort()
         raise
     if bad:
-        log.info("skipped %d unusable file(s):\n%s", len(bad), _format_bad(bad))
+        log.debug("skipped %d unusable file(s):\n%s", len(bad), _format_bad(bad))
     return PreprocessResult(output, parsed.parser, len(good) - n_bad_late, n_instances,
                             tuple(shape), bad, resumed_files, len(todo),
-                            time.perf_counter() - t0)
+                            time.perf_counter() - t0, settings, notes)
 

@@ -11,39 +11,18 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import numbers
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, Optional, Tuple, Union
 
 import numpy as np
 
+from .._validation import check_float, check_int
 from ..audio import CHANNEL_MODES
 
+#: The value of ``sr`` / ``fixed_length`` that asks :func:`preprocess` to choose from the
+#: collection (see :class:`FeatureSettings`).
+AUTO = "auto"
+
 # ---------------------------------------------------------------------- feature settings
-
-def _opt_float(value, name, minimum=None, strict=False, allow_none=True):
-    if value is None:
-        if allow_none:
-            return None
-        raise ValueError(f"{name} is required")
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a number, got {value!r}")
-    value = float(value)
-    if not math.isfinite(value):
-        raise ValueError(f"{name} must be finite, got {value}")
-    if minimum is not None and (value <= minimum if strict else value < minimum):
-        raise ValueError(f"{name} must be {'>' if strict else '>='} {minimum}, got {value}")
-    return value
-
-
-def _opt_int(value, name, minimum=1):
-    if value is None:
-        return None
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an integer, got {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
-    return int(value)
-
 
 @dataclasses.dataclass(frozen=True)
 class FeatureSettings:
@@ -65,16 +44,22 @@ class FeatureSettings:
     mean_norm : bool
         Normalise each chunk to [-1, 1] (spectrograms only).
     channels : {"mean", "left", "right", "diff"}
-    fixed_length : float or None
-        Cut / pad every clip to this many seconds.
+    fixed_length : float, "auto" or None
+        Cut / pad every clip to this many seconds. ``"auto"``: the median clip length of the
+        collection, which :func:`~rae_fast.preprocessing.preprocess` resolves from the file
+        headers (and stores as the number it chose).
     center_fixed : bool
         Centre the cut / padding.
     chunk_length : float or None, chunk_count : int or None
         Split into ``chunk_count`` chunks of ``chunk_length`` seconds (both or neither).
-    sr : int or None
-        Resample to this rate (Hz) first; ``None`` keeps each file's rate.
+    sr : int, "auto" or None
+        Resample to this rate (Hz) first; ``None`` keeps each file's rate (a collection with
+        several rates is then refused); ``"auto"``: the collection's most common rate,
+        resolved like ``fixed_length="auto"``.
     max_lag, fmin : float or None
-        Autocorrelograms only: largest lag in seconds, lowest frequency in Hz (not both).
+        Autocorrelograms only: largest lag in seconds, lowest frequency in Hz (not both);
+        ``fmin`` must be at most the Nyquist frequency ``sr / 2`` and its period (the
+        largest lag) shorter than the window.
     acf_window : str or None
         Autocorrelograms only: window applied to each frame before correlating (a name of
         :func:`rae_fast.get_window`, e.g. ``"hann"``); None (default): rectangular.
@@ -98,11 +83,11 @@ class FeatureSettings:
     pre_emphasis: Optional[float] = 0.95
     mean_norm: bool = True
     channels: str = "mean"
-    fixed_length: Optional[float] = None
+    fixed_length: Union[float, str, None] = None
     center_fixed: bool = False
     chunk_length: Optional[float] = None
     chunk_count: Optional[int] = None
-    sr: Optional[int] = None
+    sr: Union[int, str, None] = None
     max_lag: Optional[float] = None
     fmin: Optional[float] = None
     acf_window: Optional[str] = None
@@ -110,20 +95,27 @@ class FeatureSettings:
     acf_detrend: bool = False
 
     def __post_init__(self):
+        for name in ("sr", "fixed_length"):
+            value = getattr(self, name)
+            if isinstance(value, str):
+                if value.strip().lower() != AUTO:
+                    unit = "a rate in Hz" if name == "sr" else "a length in seconds"
+                    raise ValueError(f'{name} must be {unit}, "auto" or None, got {value!r}')
+                object.__setattr__(self, name, AUTO)
         if self.features not in ("spectrogram", "autocorrelogram"):
             raise ValueError(f"features must be 'spectrogram' or 'autocorrelogram', got "
                              f"{self.features!r}")
-        ww = _opt_float(self.window_width, "window_width", 0.0, strict=True, allow_none=False)
-        wo = _opt_float(self.window_overlap, "window_overlap", 0.0, allow_none=False)
+        ww = check_float(self.window_width, "window_width", 0.0, strict_min=True)
+        wo = check_float(self.window_overlap, "window_overlap", 0.0)
         if wo >= ww:
             raise ValueError(f"window_overlap ({wo} s) must be shorter than window_width "
                              f"({ww} s)")
-        _opt_int(self.mel_bands, "mel_bands", 1)
-        cb = _opt_float(self.clip_below, "clip_below")
-        ca = _opt_float(self.clip_above, "clip_above")
+        check_int(self.mel_bands, "mel_bands", 1, allow_none=True)
+        cb = check_float(self.clip_below, "clip_below", allow_none=True)
+        ca = check_float(self.clip_above, "clip_above", allow_none=True)
         if cb is not None and ca is not None and cb > ca:
             raise ValueError(f"clip_below ({cb} dB) must be <= clip_above ({ca} dB)")
-        pe = _opt_float(self.pre_emphasis, "pre_emphasis", -1.0)
+        pe = check_float(self.pre_emphasis, "pre_emphasis", -1.0, allow_none=True)
         if pe is not None and pe > 1.0:
             raise ValueError(f"pre_emphasis must be in [-1, 1], got {pe}")
         if not isinstance(self.mean_norm, (bool, np.bool_)):
@@ -132,23 +124,64 @@ class FeatureSettings:
             raise TypeError(f"center_fixed must be True or False, got {self.center_fixed!r}")
         if not isinstance(self.channels, str) or self.channels.lower() not in CHANNEL_MODES:
             raise ValueError(f"channels must be one of {CHANNEL_MODES}, got {self.channels!r}")
-        fl = _opt_float(self.fixed_length, "fixed_length", 0.0, strict=True)
+        fl = None if self.fixed_length == AUTO else check_float(
+            self.fixed_length, "fixed_length", 0.0, strict_min=True, allow_none=True)
         if fl is not None and fl < ww:
             raise ValueError(f"fixed_length ({fl} s) must be at least one window "
                              f"(window_width = {ww} s)")
-        cl = _opt_float(self.chunk_length, "chunk_length", 0.0, strict=True)
-        cc = _opt_int(self.chunk_count, "chunk_count", 1)
+        cl = check_float(self.chunk_length, "chunk_length", 0.0, strict_min=True, allow_none=True)
+        cc = check_int(self.chunk_count, "chunk_count", 1, allow_none=True)
         if (cl is None) != (cc is None):
             raise ValueError("chunk_length and chunk_count must be given together (or neither)")
         if cl is not None and fl is not None and cl * cc > fl + 1e-9:
             raise ValueError(f"chunk_count x chunk_length ({cc} x {cl} s) exceeds fixed_length "
                              f"({fl} s): too few chunks")
-        _opt_int(self.sr, "sr", 1)
-        _opt_float(self.max_lag, "max_lag", 0.0, strict=True)
-        _opt_float(self.fmin, "fmin", 0.0, strict=True)
+        if self.sr != AUTO:
+            check_int(self.sr, "sr", 1, allow_none=True)
+        check_float(self.max_lag, "max_lag", 0.0, strict_min=True, allow_none=True)
+        check_float(self.fmin, "fmin", 0.0, strict_min=True, allow_none=True)
         if self.max_lag is not None and self.fmin is not None:
             raise ValueError("give max_lag or fmin, not both (fmin sets max_lag to its period)")
         self._check_acf_options()
+        if self.sr is not None and self.sr != AUTO:
+            self.check_rate(self.sr)
+
+    @property
+    def is_resolved(self) -> bool:
+        """False while ``sr`` or ``fixed_length`` is still ``"auto"``."""
+        return self.sr != AUTO and self.fixed_length != AUTO
+
+    def check_resolved(self) -> None:
+        """Raise ``ValueError`` while ``sr`` or ``fixed_length`` is ``"auto"`` (per-clip
+        work needs numbers: :func:`~rae_fast.preprocessing.resolve_settings`)."""
+        if not self.is_resolved:
+            auto = [k for k in ("sr", "fixed_length") if getattr(self, k) == AUTO]
+            raise ValueError(f"{' and '.join(auto)}='auto' must first be resolved from the "
+                             "collection (preprocess does it from the file headers; or give "
+                             "numbers)")
+
+    def check_rate(self, sr: int) -> None:
+        """Raise ``ValueError`` (naming the parameter) when these settings cannot work at the
+        sampling rate ``sr`` whatever the audio: a window shorter than two samples or without
+        a hop, ``fmin`` above the Nyquist frequency ``sr / 2``, a largest lag (``max_lag`` or
+        the period of ``fmin``) not shorter than the window, a chunk shorter than one hop.
+
+        >>> FeatureSettings(features="autocorrelogram", fmin=30000.0).check_rate(44100)
+        Traceback (most recent call last):
+        ...
+        ValueError: fmin (30000.0 Hz) must be at most the Nyquist frequency, sr / 2 = 22050.0 Hz
+        """
+        fixed = None if self.fixed_length == AUTO else self.fixed_length
+        win, hop = self._frame_params(sr, None, fixed)
+        if self.features == "autocorrelogram":
+            if win < 2:
+                raise ValueError(f"window_width = {self.window_width} s gives a frame of {win} "
+                                 f"sample at {sr} Hz; autocorrelograms need at least 2")
+            if self.fmin is not None and self.fmin > sr / 2:
+                raise ValueError(f"fmin ({self.fmin} Hz) must be at most the Nyquist frequency, "
+                                 f"sr / 2 = {sr / 2} Hz")
+            self.max_lag_samples(sr, win)
+        self.chunk_windows(sr, hop)
 
     def _check_acf_options(self) -> None:
         if self.acf_window is not None:
@@ -189,15 +222,21 @@ class FeatureSettings:
         ``fixed_length`` set, the overlap is moved by one sample when rounding would give
         more or fewer frames than ``int((fixed_length - overlap) / step)`` (auDeep's rule).
         """
+        if self.fixed_length == AUTO:
+            self.check_resolved()
+        return self._frame_params(sr, n_samples, self.fixed_length)
+
+    def _frame_params(self, sr: int, n_samples: Optional[int],
+                      fixed_length: Optional[float]) -> Tuple[int, int]:
         win = int(sr * self.window_width)
         overlap = int(sr * self.window_overlap)
         if win < 1:
             raise ValueError(f"window_width = {self.window_width} s is shorter than one sample "
                              f"at {sr} Hz")
-        if self.fixed_length is not None:
-            n = int(self.fixed_length * sr) if n_samples is None else n_samples
+        if fixed_length is not None:
+            n = int(fixed_length * sr) if n_samples is None else n_samples
             step_s = self.window_width - self.window_overlap
-            expected = int((self.fixed_length - self.window_overlap) / step_s)
+            expected = int((fixed_length - self.window_overlap) / step_s)
             actual = (n - overlap) // (win - overlap)
             if actual > expected:
                 overlap -= 1
@@ -219,9 +258,12 @@ class FeatureSettings:
         else:
             lag = win // 2
         if lag >= win:
-            raise ValueError(f"the largest lag ({lag} samples) must be shorter than the window "
-                             f"({win} samples at {sr} Hz): lower max_lag / raise fmin or widen "
-                             "window_width")
+            what = (f"max_lag = {self.max_lag} s" if self.max_lag is not None else
+                    f"the period of fmin = {self.fmin} Hz" if self.fmin is not None else
+                    "half the window")
+            raise ValueError(f"the largest lag ({what}: {lag} samples at {sr} Hz) must be shorter "
+                             f"than the window (window_width = {self.window_width} s: {win} "
+                             "samples): lower max_lag / raise fmin or widen window_width")
         return lag
 
     def chunk_windows(self, sr: int, hop: int) -> Optional[int]:
@@ -239,6 +281,7 @@ class FeatureSettings:
         ``(n_frames, n_bands)`` (mel bands, FFT bins, or ``max_lag + 1`` lags for
         autocorrelograms); raises ``ValueError`` for clips too short for one window or for
         ``chunk_count`` chunks."""
+        self.check_resolved()
         n = int(self.fixed_length * sr) if self.fixed_length is not None else int(n_samples)
         win, hop = self.frame_params(sr, n)
         if n < win:
