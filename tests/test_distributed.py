@@ -97,6 +97,38 @@ def test_generate_on_ray_is_byte_identical(ray_cluster, tmp_path):
     assert_same_file(tmp_path / "ref.nc", tmp_path / "ray.nc")
 
 
+def test_embed_on_ray_is_byte_identical(ray_cluster, make_collection, tmp_path):
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("onnxruntime")
+    from rae_fast.embedding import Embedder, embed_to_file
+    from rae_fast.model import AutoencoderConfig, TrainingConfig, export_encoder, train
+    from rae_fast.preprocessing import FrontEnd
+
+    base, _ = make_collection("class_folders", per_label=3, duration=1.5)
+    s = FeatureSettings(window_width=0.04, window_overlap=0.02, mel_bands=16, fixed_length=0.5)
+    preprocess(base, tmp_path / "feat.nc", s, workers=2, progress=False)
+    ds = load(tmp_path / "feat.nc")
+    fe = FrontEnd.from_dataset(ds.attrs, ds.feature_dims, ds.feature_shape)
+    torch.manual_seed(0)
+    train(ds.features, tmp_path / "run", AutoencoderConfig(num_features=16, num_units=6),
+          TrainingConfig(num_epochs=1, batch_size=4), progress=False, tensorboard=False,
+          run_info={"frontend": fe.to_dict()})
+    enc = export_encoder(tmp_path / "run", tmp_path / "encoder.onnx")
+    with dist.connect(ray_cluster.address) as cluster:
+        for name, kw in (("windows", dict(hop=0.25)), ("mean", dict(aggregate="mean+std"))):
+            with Embedder(enc, n_threads=2, batch_size=5) as emb:
+                embed_to_file(emb, [base], tmp_path / f"ref-{name}.nc", progress=False, **kw)
+                embed_to_file(emb, [base], tmp_path / f"ref-{name}.csv", progress=False, **kw)
+            dist.embed(enc, [base], tmp_path / f"ray-{name}.nc", batch_size=5,
+                       cluster=cluster, block_size=2, progress=False, **kw)
+            dist.embed(enc, [base], tmp_path / f"ray-{name}.csv", batch_size=5,
+                       cluster=cluster, progress=False, **kw)
+            assert_same_file(tmp_path / f"ref-{name}.nc", tmp_path / f"ray-{name}.nc")
+            assert (tmp_path / f"ref-{name}.csv").read_bytes() == \
+                (tmp_path / f"ray-{name}.csv").read_bytes()
+    assert len(load(tmp_path / "ray-windows.nc")) > 9         # several windows per file
+
+
 def test_evaluate_on_ray_equals_the_local_run(ray_cluster, make_dataset):
     pytest.importorskip("torch")
     from rae_fast.evaluation import cross_validate

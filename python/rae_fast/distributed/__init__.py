@@ -9,6 +9,8 @@ Ray tasks (the same C++ core, the same seeds) and its output written by the call
 - :func:`preprocess` (``rae-fast preprocess --ray ADDRESS``): audio collection -> netCDF;
 - :func:`write_autocorrelograms` (``rae-fast autocorrelogram --ray ADDRESS``);
 - :func:`generate` (``rae-fast generate --ray ADDRESS``): representations with ONNX Runtime;
+- :func:`embed` (``rae-fast embed --ray ADDRESS``): audio files -> representations with a model
+  that carries its front end;
 - :func:`cross_validate`, :func:`evaluate_partitions` (``rae-fast evaluate --ray ADDRESS``);
 - :func:`train` (``rae-fast train --num-workers N --ray ADDRESS``): data-parallel training
   with Ray Train (``--num-workers N`` without ``--ray`` runs N local processes instead, see
@@ -24,10 +26,10 @@ docs/scale.md for clusters, throughput and costs.
 """
 from .cluster import RAY_MISSING_MESSAGE, ClusterError, RayCluster, connect, import_ray
 from .executor import RayExecutor
-from .stages import (cross_validate, evaluate_partitions, generate, preprocess,
+from .stages import (cross_validate, embed, evaluate_partitions, generate, preprocess,
                      write_autocorrelograms)
 from .training import train
 
 __all__ = ["connect", "RayCluster", "ClusterError", "RayExecutor", "import_ray", "RAY_MISSING_MESSAGE",
-           "preprocess", "write_autocorrelograms", "generate", "cross_validate",
+           "preprocess", "write_autocorrelograms", "generate", "embed", "cross_validate",
            "evaluate_partitions", "train"]

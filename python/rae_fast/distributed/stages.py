@@ -25,7 +25,7 @@ from ..preprocessing import FeatureSettings, PreprocessResult
 from .cluster import RayCluster, connect
 from .executor import RayExecutor
 
-__all__ = ["preprocess", "write_autocorrelograms", "generate", "cross_validate",
+__all__ = ["preprocess", "write_autocorrelograms", "generate", "embed", "cross_validate",
            "evaluate_partitions"]
 
 
@@ -126,6 +126,36 @@ def generate(model, input_path, output_path, batch_size: int = 500, device: str 
     finally:
         if owned:
             runner.close()
+
+
+def embed(model, inputs: Sequence, output, *, hop: Optional[float] = None,
+          aggregate: Optional[str] = None, segmentation: str = "windows", batch_size: int = 64,
+          device: str = "auto", progress: Optional[bool] = None, skip_bad: bool = False,
+          resume: bool = True, parser: str = "auto", address: str = "auto",
+          cluster: Optional[RayCluster] = None, block_size: Optional[int] = None,
+          runtime_env: Optional[Dict[str, Any]] = None):
+    """:func:`rae_fast.embedding.embed_to_file` on a Ray cluster.
+
+    ``model``: an exported encoder that carries its front end (path or
+    :class:`~rae_fast.embedding.Embedder`); its bytes go to the workers. Each task decodes,
+    cuts and encodes ``block_size`` files (one ONNX Runtime thread); this process streams the
+    rows, in the inputs' order, into the same resumable file a single machine writes. The
+    inputs must be readable at the same paths on every node.
+    """
+    from ..embedding import Embedder, embed_to_file
+
+    owned = not isinstance(model, Embedder)
+    emb = Embedder(model, device=device, n_threads=1, batch_size=batch_size) if owned \
+        else model
+    try:
+        with _cluster(address, cluster, runtime_env) as c:
+            return embed_to_file(emb, inputs, output, hop=hop, aggregate=aggregate,
+                                 segmentation=segmentation, progress=progress,
+                                 skip_bad=skip_bad, resume=resume, parser=parser,
+                                 executor=RayExecutor(c, block_size=block_size))
+    finally:
+        if owned:
+            emb.close()
 
 
 def _split_executor(c: RayCluster, kwargs: Dict[str, Any]) -> RayExecutor:
