@@ -11,7 +11,6 @@ from __future__ import annotations
 import collections
 import contextlib
 import dataclasses
-import hashlib
 import logging
 import math
 import time
@@ -21,7 +20,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 import numpy as np
 
 from .._executor import Executor, ThreadExecutor
-from .._io import printable
+from .._io import files_fingerprint, printable
 from .._validation import check_int, default_threads
 from ..audio import AudioError, AudioInfo, PathLike, audio_info
 from ..dataset import DataSetWriter
@@ -182,18 +181,6 @@ class PreprocessResult:
     seconds: float
     settings: Optional[FeatureSettings] = None
     notes: Dict[str, str] = dataclasses.field(default_factory=dict)
-
-
-def _files_fingerprint(instances) -> str:
-    h = hashlib.sha256()
-    for inst in instances:
-        try:
-            st = inst.path.stat()
-            stamp = f"{st.st_size}:{st.st_mtime_ns}"
-        except OSError:
-            stamp = "missing"
-        h.update(f"{inst.filename}\0{stamp}\0".encode())
-    return h.hexdigest()
 
 
 def _info_or_error(inst):
@@ -469,7 +456,7 @@ def preprocess(basedir: PathLike, output: PathLike, settings: FeatureSettings = 
     attrs.update({"source.parser": parsed.parser,
                   "source.basedir": printable(Path(basedir).resolve()),
                   "source.n_files": len(instances),
-                  "source.files_sha256": _files_fingerprint(instances),
+                  "source.files_sha256": files_fingerprint((i.filename, i.path) for i in instances),
                   "source.parser_options": dict(parser_options or {}),
                   **_source_signal(settings, rate, good_lengths)})
     if notes:
