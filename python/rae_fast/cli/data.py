@@ -19,6 +19,7 @@ from typing import Any, Optional
 
 from .._io import printable
 from ._format import table
+from ._ray import RAY_FLAGS, add_ray_option
 from ._types import finite_float, none_or, parser_option
 
 
@@ -205,11 +206,29 @@ def cmd_preprocess(args) -> int:
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", FloorWarning)
-            if several:
-                results = preprocess_clippings(args.basedir, args.output, clips, settings,
-                                               **common)
+            if args.ray is not None:
+                if args.workers is not None:
+                    raise ValueError("--workers applies without --ray (on Ray every CPU of the "
+                                     "cluster works; --block-size sets the files per task)")
+                if several:
+                    raise ValueError("several --clip-below values (one decode, many files) run "
+                                     "without --ray; on Ray, run preprocess once per value")
+                from ..distributed import preprocess as ray_preprocess
+
+                results = [ray_preprocess(args.basedir, out, settings, parser=args.parser,
+                                          parser_options=dict(args.parser_option or []),
+                                          address=args.ray, block_size=args.block_size,
+                                          skip_bad=args.skip_bad, resume=not args.no_resume,
+                                          progress=False if args.quiet else None,
+                                          on_resolved=announce)]
             else:
-                results = [preprocess(args.basedir, out, settings, **common)]
+                if args.block_size is not None:
+                    raise ValueError("--block-size applies with --ray")
+                if several:
+                    results = preprocess_clippings(args.basedir, args.output, clips, settings,
+                                                   **common)
+                else:
+                    results = [preprocess(args.basedir, out, settings, **common)]
     except CollectionError as exc:
         msg = exc.message(_flag)
         if _PREPROCESS_PARSER is not None:
@@ -365,7 +384,9 @@ def register(subparsers) -> None:
                    help="only plot the file at INDEX (spectrogram + amplitude histogram) to a PNG")
     p.add_argument("--pretend-output", default=None, metavar="PNG",
                    help="where --pretend writes (default: OUTPUT.pretend-INDEX.png)")
-    p.set_defaults(func=cmd_preprocess, flag_aliases={"mel_bands": "--mel-spectrum"})
+    add_ray_option(p, block="files")
+    p.set_defaults(func=cmd_preprocess,
+                   flag_aliases={"mel_bands": "--mel-spectrum", **RAY_FLAGS})
     global _PREPROCESS_PARSER
     _PREPROCESS_PARSER = p
 

@@ -10,6 +10,7 @@ from typing import Optional
 
 import numpy as np
 
+
 __all__ = ["clip_name", "FLOOR_WARNING_FRACTION", "FloorWarning", "floor_frames"]
 
 

@@ -9,19 +9,19 @@ common one), settings that cannot work at that rate, and one feature shape
 from __future__ import annotations
 
 import collections
+import contextlib
 import dataclasses
 import logging
 import math
 import time
 import warnings
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from .._executor import Executor, ThreadExecutor
 from .._io import files_fingerprint, printable
-from .._parallel import ordered_map
 from .._validation import check_int, default_threads
 from ..audio import AudioError, AudioInfo, PathLike, audio_info
 from ..dataset import DataSetWriter
@@ -196,6 +196,21 @@ def _info_or_error(inst):
         return exc
 
 
+def _features_or_error(inst, settings: FeatureSettings,
+                       clip_values: Optional[List[Optional[float]]] = None):
+    """The features of one file -- a list with one array per output (per ``clip_values``
+    value, from one decode) -- or an :class:`AudioError` naming it (module level: an executor
+    may run it in another process)."""
+    try:
+        if clip_values is None:
+            return [extract_features(inst.path, settings)]
+        return extract_features_clippings(inst.path, settings, clip_values)
+    except AudioError as exc:
+        return exc
+    except (OSError, ValueError) as exc:   # anything else about this file: name it
+        return AudioError(inst.path, str(exc) or type(exc).__name__)
+
+
 def _target_frames(info: AudioInfo, sr: int) -> int:
     """Samples of the file after resampling to ``sr`` (what :func:`rae_fast.audio.resample`
     returns)."""
@@ -333,7 +348,8 @@ def preprocess(basedir: PathLike, output: PathLike, settings: FeatureSettings = 
                parser: str = "auto", parser_options: Optional[Dict[str, Any]] = None,
                workers: Optional[int] = None, skip_bad: bool = False, resume: bool = True,
                progress: Optional[bool] = None,
-               on_resolved: Optional[Callable[[str, str], None]] = None) -> PreprocessResult:
+               on_resolved: Optional[Callable[[str, str], None]] = None,
+               executor: Optional[Executor] = None) -> PreprocessResult:
     """Turn an audio collection into a netCDF data set of features, streaming to disk.
 
     Parses ``basedir`` (:func:`rae_fast.layouts.parse_dataset`), checks every file's header
@@ -368,6 +384,11 @@ def preprocess(basedir: PathLike, output: PathLike, settings: FeatureSettings = 
     on_resolved : callable, optional
         Called as ``on_resolved(parameter, text)`` for each ``"auto"`` value chosen
         (``"sr"``, ``"fixed_length"``), before any feature is computed (default: logged).
+    executor : optional
+        Where the headers are read and the features computed
+        (:class:`rae_fast._executor.ThreadExecutor` with ``workers`` threads by default;
+        :func:`rae_fast.distributed.preprocess` passes a Ray executor). The output does not
+        depend on it: results are written in the collection's order.
 
     Returns
     -------
@@ -389,7 +410,7 @@ def preprocess(basedir: PathLike, output: PathLike, settings: FeatureSettings = 
     (400, (124, 128))
     """
     return _preprocess(basedir, [Path(output)], None, settings, parser, parser_options, workers,
-                       skip_bad, resume, progress, on_resolved)[0]
+                       skip_bad, resume, progress, on_resolved, executor)[0]
 
 
 def preprocess_clippings(basedir: PathLike, output: str, clip_below: Sequence[Optional[float]],
@@ -397,8 +418,8 @@ def preprocess_clippings(basedir: PathLike, output: str, clip_below: Sequence[Op
                          parser_options: Optional[Dict[str, Any]] = None,
                          workers: Optional[int] = None, skip_bad: bool = False,
                          resume: bool = True, progress: Optional[bool] = None,
-                         on_resolved: Optional[Callable[[str, str], None]] = None
-                         ) -> List[PreprocessResult]:
+                         on_resolved: Optional[Callable[[str, str], None]] = None,
+                         executor: Optional[Executor] = None) -> List[PreprocessResult]:
     """:func:`preprocess` for several ``clip_below`` values with one decode of the audio.
 
     Every file is read and transformed (frames, FFT, mel bands) once; each clipping gets its
@@ -446,15 +467,17 @@ def preprocess_clippings(basedir: PathLike, output: str, clip_below: Sequence[Op
                          f"(e.g. 'specs_{{clip}}.nc'), got {output!r}")
     outputs = [Path(output.replace("{clip}", clip_name(v))) for v in values]
     return _preprocess(basedir, outputs, values, settings, parser, parser_options, workers,
-                       skip_bad, resume, progress, on_resolved)
+                       skip_bad, resume, progress, on_resolved, executor)
 
 
 def _preprocess(basedir, outputs: List[Path], clip_values: Optional[List[Optional[float]]],
                 settings: FeatureSettings, parser, parser_options, workers, skip_bad, resume,
-                progress, on_resolved) -> List[PreprocessResult]:
+                progress, on_resolved, executor) -> List[PreprocessResult]:
     if not isinstance(settings, FeatureSettings):
         raise TypeError(f"settings must be a FeatureSettings, got {type(settings).__name__}")
     workers = default_threads() if workers is None else check_int(workers, "workers", 1, 1024)
+    if executor is None:
+        executor = ThreadExecutor(workers, max_pending=4 * workers, name="rae-preprocess")
     t0 = time.perf_counter()
     if len({p.resolve() for p in outputs}) != len(outputs):
         raise ValueError(f"the outputs must be different files, got {[str(p) for p in outputs]}")
@@ -466,9 +489,8 @@ def _preprocess(basedir, outputs: List[Path], clip_values: Optional[List[Optiona
     # 1. headers of every file, in parallel: report all unusable files at once
     bad: List[Tuple[str, str]] = []
     readable = []
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        infos = pool.map(_info_or_error, instances)  # consumed as they come: memory stays flat
-        for inst, info in zip(instances, infos):
+    with contextlib.closing(executor.imap(_info_or_error, instances, chunk=256)) as infos:
+        for inst, info in zip(instances, infos):   # consumed as they come: memory stays flat
             if isinstance(info, AudioError):
                 bad.append((inst.filename, info.reason))
             else:
@@ -505,16 +527,6 @@ def _preprocess(basedir, outputs: List[Path], clip_values: Optional[List[Optiona
         (on_resolved or _log_choice)(parameter, text)
     shape = next(iter(shapes))
 
-    def work(inst):
-        try:
-            if clip_values is None:
-                return [extract_features(inst.path, settings)]
-            return extract_features_clippings(inst.path, settings, clip_values)
-        except AudioError as exc:
-            return exc
-        except (OSError, ValueError) as exc:   # anything else about this file: name it
-            return AudioError(inst.path, str(exc) or type(exc).__name__)
-
     source = {"source.parser": parsed.parser,
               "source.basedir": printable(Path(basedir).resolve()),
               "source.n_files": len(instances),
@@ -537,24 +549,19 @@ def _preprocess(basedir, outputs: List[Path], clip_values: Optional[List[Optiona
         floor = [0] * len(writers)
         frames = [0] * len(writers)
         with progress_bar(total=len(good), initial=len(good) - len(todo), desc="preprocess",
-                          unit="file", disable=None if progress is None else not progress) as bar:
-            for inst, result in ordered_map(work, todo, workers, max_pending=4 * workers,
-                                            name="rae-preprocess"):
+                          unit="file", disable=None if progress is None else not progress) as bar, \
+                contextlib.closing(executor.imap(_features_or_error, todo, settings,
+                                                 clip_values)) as results:
+            for inst, result in zip(todo, results):
+                if not isinstance(result, AudioError) and result[0].shape[1:] != tuple(shape):
+                    result = AudioError(inst.path, f"gives features of shape "
+                                                   f"{result[0].shape[1:]}, expected "
+                                                   f"{tuple(shape)} from its header like the "
+                                                   "other files")
                 if isinstance(result, AudioError):
                     if not skip_bad:
                         raise result
                     bad.append((inst.filename, result.reason))
-                    n_bad_late += 1
-                    bar.update(1)
-                    continue
-                if result[0].shape[1:] != tuple(shape):
-                    exc = AudioError(inst.path, f"gives features of shape "
-                                                f"{result[0].shape[1:]}, expected "
-                                                f"{tuple(shape)} from its header like the "
-                                                "other files")
-                    if not skip_bad:
-                        raise exc
-                    bad.append((inst.filename, exc.reason))
                     n_bad_late += 1
                     bar.update(1)
                     continue
