@@ -128,3 +128,9 @@ def test_cli(tmp_path, make_collection, capsys):
     assert main([*args, "--clip-below", "-30", "-60", "--output",
                  str(tmp_path / "c.nc")]) == 2
     assert "{clip}" in capsys.readouterr().err
+    # one decode for many clippings runs locally: with --ray it is refused, saying what to do
+    assert main([*args, "--clip-below", "-30", "-60", "--output", str(tmp_path / "r_{clip}.nc"),
+                 "--ray", "auto"]) == 2
+    err = capsys.readouterr().err
+    assert "--clip-below" in err and "--ray" in err and "once per value" in err
+    assert not list(tmp_path.glob("r_*"))
