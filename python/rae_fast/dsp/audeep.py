@@ -76,7 +76,7 @@ def spectrogram(y, sr: float, window_width: float = 0.08, window_overlap: float 
                 clip_above: Optional[float] = None, pre_emphasis: Optional[float] = 0.95,
                 mean_norm: bool = True, *, win_length: Optional[int] = None,
                 hop_length: Optional[int] = None, dtype=None, out: Optional[np.ndarray] = None,
-                n_threads: Optional[int] = None) -> np.ndarray:
+                n_threads: Optional[int] = None, return_max: bool = False):
     """auDeep-compatible (log-)mel spectrogram, as the auDeep toolkit computes it.
 
     Steps: pre-emphasis ``y[t] - 0.95 y[t-1]``; frames of ``int(sr * window_width)`` samples
@@ -106,11 +106,17 @@ def spectrogram(y, sr: float, window_width: float = 0.08, window_overlap: float 
     win_length, hop_length : int, optional
         Window length and hop in samples, overriding the values in seconds.
     dtype, out, n_threads : as for :func:`stft`.
+    return_max : bool
+        Also return the 0 dB reference of each clip: its largest (mel) power before the dB
+        conversion (a float, or ``(n_clips,)`` for a batch), which the dB values are relative
+        to; with it, and the dB range of each chunk, the spectrogram can be turned back into
+        powers (:mod:`rae_fast.preprocessing.inverse`).
 
     Returns
     -------
     ndarray, float32 (float64 for float64 input), shape ``(n_mels, n_frames)`` or
     ``(n_clips, n_mels, n_frames)``; ``n_frames = 1 + (n - win_length) // hop_length``.
+    With ``return_max``: ``(S, max_power)``.
 
     Examples
     --------
@@ -146,7 +152,13 @@ def spectrogram(y, sr: float, window_width: float = 0.08, window_overlap: float 
                       pre_emphasis=pre, detrend=True, window=window, mode=mode, power=2.0,
                       scale=1.0 / win, basis=basis, max_lag=0, normalize=None, n_threads=threads)
     res3 = res if res.ndim == 3 else res[None]
+    if not isinstance(return_max, (bool, np.bool_)):
+        raise TypeError(f"return_max must be True or False, got {return_max!r}")
+    peak = res3.reshape(res3.shape[0], -1).max(axis=1).astype(np.float64) if return_max \
+        else None
     _core.audeep_post(res3, cb, ca, True, bool(mean_norm), threads)
+    if return_max:
+        return res, (peak if res.ndim == 3 else float(peak[0]))
     return res
 
 

@@ -9,7 +9,7 @@ validating every argument.
 from __future__ import annotations
 
 import warnings
-from typing import Optional, Union
+from typing import Optional
 
 import numpy as np
 

@@ -29,13 +29,14 @@ Features are returned time-major, ``(n_chunks, n_frames, n_bands)``, as auDeep s
 >>> compute_features(y, 44100, FeatureSettings(chunk_length=0.5, chunk_count=2)).shape
 (2, 12, 128)
 """
-from .features import chunk_frames, compute_features, extract_features
+from .features import OFFSET_COLUMNS, chunk_frames, compute_features, extract_features
 from .frontend import FrontEnd
 from .pipeline import (CollectionError, DifferentLengthsError, MixedSampleRatesError,
                        PreprocessResult, UnusableFilesError, preprocess, resolve_settings)
 from .settings import AUTO, FeatureSettings
 
-__all__ = ["AUTO", "FeatureSettings", "FrontEnd", "chunk_frames", "compute_features",
+__all__ = ["AUTO", "OFFSET_COLUMNS", "FeatureSettings", "FrontEnd", "chunk_frames",
+           "compute_features",
            "extract_features", "PreprocessResult", "preprocess", "resolve_settings",
            "CollectionError", "UnusableFilesError", "MixedSampleRatesError",
            "DifferentLengthsError"]

@@ -45,9 +45,24 @@ def chunk_frames(S: np.ndarray, chunk_frames: int, chunk_count: Optional[int] = 
 
 # ---------------------------------------------------------------------- feature extraction
 
+#: Per-instance values that the feature computation throws away and that are needed to turn
+#: features back into sound (:mod:`rae_fast.preprocessing.inverse`): ``ref_db``, the 0 dB
+#: reference in dB (10 log10 of the clip's largest mel power; for autocorrelograms of the
+#: chunk's mean lag-0 energy), and ``norm_db_min`` / ``norm_db_max``, the dB range of the
+#: chunk that mean normalisation maps to [-1, 1] (NaN for autocorrelograms). ``preprocess``
+#: stores them as per-instance variables of the data set.
+OFFSET_COLUMNS = ("ref_db", "norm_db_min", "norm_db_max")
+
+
+def _db(power) -> np.ndarray:
+    p = np.asarray(power, dtype=np.float64)
+    with np.errstate(divide="ignore"):
+        return np.where(p > 0, 10.0 * np.log10(np.where(p > 0, p, 1.0)), -300.0)
+
+
 def compute_features(y: np.ndarray, sr: int, settings: FeatureSettings = FeatureSettings(),
                      *, mean_norm: Optional[bool] = None, n_threads: int = 1,
-                     what: str = "signal") -> np.ndarray:
+                     what: str = "signal", return_offsets: bool = False):
     """Features of one clip that already went through channels / resampling / fixed length.
 
     Parameters
@@ -61,10 +76,14 @@ def compute_features(y: np.ndarray, sr: int, settings: FeatureSettings = Feature
     n_threads : int
         Threads of the C++ core for this clip (1 when clips run in parallel).
 
+    return_offsets : bool
+        Also return the per-instance offsets (:data:`OFFSET_COLUMNS`: ``{name: (n_chunks,)
+        float64}``) that undo the dB reference and the mean normalisation.
+
     Returns
     -------
     ndarray float32 ``(n_chunks, n_frames, n_bands)`` - time-major, ``n_chunks`` is 1 without
-    chunking.
+    chunking; with ``return_offsets``, ``(features, offsets)``.
 
     >>> y = np.random.default_rng(1).standard_normal(22050).astype(np.float32)
     >>> compute_features(y, 22050, FeatureSettings(mel_bands=40)).shape
@@ -77,30 +96,47 @@ def compute_features(y: np.ndarray, sr: int, settings: FeatureSettings = Feature
         raise ValueError(f"the {what} has {n} samples, fewer than one window of {win} "
                          f"({settings.window_width} s at {sr} Hz)")
     cw = settings.chunk_windows(sr, hop)
+    offsets = None
     if settings.features == "spectrogram":
         S = dsp.spectrogram(y, sr, n_mels=settings.mel_bands,
-                                 clip_below=settings.clip_below, clip_above=settings.clip_above,
-                                 pre_emphasis=settings.pre_emphasis,
-                                 mean_norm=bool(norm and cw is None), win_length=win,
-                                 hop_length=hop, n_threads=n_threads)
-        if cw is not None:
-            S = chunk_frames(S, cw, settings.chunk_count, what)
-            if norm:
-                S = dsp.audeep_normalize(S, n_threads=n_threads)
-        else:
-            S = S[None]
+                            clip_below=settings.clip_below, clip_above=settings.clip_above,
+                            pre_emphasis=settings.pre_emphasis,
+                            mean_norm=bool(norm and cw is None and not return_offsets),
+                            win_length=win, hop_length=hop, n_threads=n_threads,
+                            return_max=bool(return_offsets))
+        if return_offsets:
+            S, peak = S
+        S = chunk_frames(S, cw, settings.chunk_count, what) if cw is not None else S[None]
+        if return_offsets:
+            k = S.shape[0]
+            offsets = {"ref_db": np.full(k, float(_db(peak))),
+                       "norm_db_min": S.reshape(k, -1).min(axis=1).astype(np.float64),
+                       "norm_db_max": S.reshape(k, -1).max(axis=1).astype(np.float64)}
+        if norm and (cw is not None or return_offsets):
+            # the same C++ pass as spectrogram(mean_norm=True), after the dB range was read
+            S = dsp.audeep_normalize(S, n_threads=n_threads)
     else:
         kw = dict(sr=sr, frame_length=win, hop_length=hop, center=False, n_threads=n_threads,
                   max_lag=settings.max_lag_samples(sr, win), window=settings.acf_window,
                   normalize=settings.acf_normalize, detrend=bool(settings.acf_detrend))
         S = np.asarray(autocorr.autocorrelogram(y, **kw), dtype=np.float32)
         S = chunk_frames(S, cw, settings.chunk_count, what) if cw is not None else S[None]
-    return np.ascontiguousarray(np.swapaxes(S, -1, -2), dtype=np.float32)
+        if return_offsets:
+            kw.update(max_lag=0, normalize=None)
+            e = np.asarray(autocorr.autocorrelogram(y, **kw), dtype=np.float64)
+            e = chunk_frames(e, cw, settings.chunk_count, what) if cw is not None else e[None]
+            k = S.shape[0]
+            offsets = {"ref_db": _db(e.reshape(k, -1).mean(axis=1)),
+                       "norm_db_min": np.full(k, np.nan), "norm_db_max": np.full(k, np.nan)}
+    X = np.ascontiguousarray(np.swapaxes(S, -1, -2), dtype=np.float32)
+    return (X, offsets) if return_offsets else X
 
 
 def extract_features(path: PathLike, settings: FeatureSettings = FeatureSettings(), *,
-                     mean_norm: Optional[bool] = None, n_threads: int = 1) -> np.ndarray:
-    """Load one audio file and compute its features: float32 ``(n_chunks, n_frames, n_bands)``.
+                     mean_norm: Optional[bool] = None, n_threads: int = 1,
+                     return_offsets: bool = False):
+    """Load one audio file and compute its features: float32 ``(n_chunks, n_frames, n_bands)``
+    (and, with ``return_offsets``, the offsets of :func:`compute_features`).
 
     Errors about the file (unreadable, empty, truncated, too short, too few chunks) are
     :class:`AudioError` naming it.
@@ -114,7 +150,7 @@ def extract_features(path: PathLike, settings: FeatureSettings = FeatureSettings
                        fixed_length=settings.fixed_length, center_fixed=settings.center_fixed)
     try:
         return compute_features(y, sr, settings, mean_norm=mean_norm, n_threads=n_threads,
-                                what="clip")
+                                what="clip", return_offsets=return_offsets)
     except ValueError as exc:
         raise AudioError(path, str(exc)) from None
 

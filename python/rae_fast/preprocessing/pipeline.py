@@ -27,7 +27,7 @@ from ..audio import AudioError, AudioInfo, PathLike, audio_info
 from ..dataset import DataSetWriter
 from ..layouts import parse_dataset
 from ..progress import progress as progress_bar
-from .features import extract_features
+from .features import OFFSET_COLUMNS, extract_features
 from .settings import AUTO, FeatureSettings
 
 log = logging.getLogger(__name__)
@@ -449,7 +449,7 @@ def preprocess(basedir: PathLike, output: PathLike, settings: FeatureSettings = 
 
     def work(inst):
         try:
-            return extract_features(inst.path, settings)
+            return extract_features(inst.path, settings, return_offsets=True)
         except AudioError as exc:
             return exc
         except (OSError, ValueError) as exc:   # anything else about this file: name it
@@ -465,7 +465,7 @@ def preprocess(basedir: PathLike, output: PathLike, settings: FeatureSettings = 
     if notes:
         attrs["source.auto"] = notes
     writer = DataSetWriter(output, settings.feature_dims, shape, parsed.n_folds,
-                           parsed.label_map, attrs, resume=resume)
+                           parsed.label_map, attrs, resume=resume, extra_columns=OFFSET_COLUMNS)
     try:
         done = writer.written_filenames() if writer.resumed else set()
         todo = [inst for inst in good if inst.filename not in done]
@@ -482,6 +482,7 @@ def preprocess(basedir: PathLike, output: PathLike, settings: FeatureSettings = 
                     n_bad_late += 1
                     bar.update(1)
                     continue
+                result, offsets = result
                 if result.shape[1:] != tuple(shape):
                     exc = AudioError(inst.path, f"gives features of shape {result.shape[1:]}, "
                                                 f"expected {tuple(shape)} from its header like "
@@ -497,7 +498,7 @@ def preprocess(basedir: PathLike, output: PathLike, settings: FeatureSettings = 
                               label_nominal=[inst.label_nominal] * k,
                               cv_folds=np.repeat(np.asarray([inst.cv_folds], np.int64).reshape(
                                   1, parsed.n_folds), k, axis=0),
-                              partition=[inst.partition] * k)
+                              partition=[inst.partition] * k, extra=offsets)
                 bar.update(1)
         n_instances = writer.n_written
         writer.close(extra_attrs={"skipped_files": [f"{n}: {r}" for n, r in bad]})
