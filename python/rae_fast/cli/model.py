@@ -5,7 +5,7 @@
     rae-fast train --input specs.nc --run-dir RUN --num-layers 2 --num-units 256 \\
         --bidirectional-decoder --num-epochs 64
     rae-fast train --input specs.nc --run-dir RUN --num-epochs 80 --continue
-    rae-fast export-onnx RUN                       # RUN/encoder.onnx + RUN/autoencoder.onnx
+    rae-fast export-onnx RUN          # RUN/encoder.onnx, RUN/autoencoder.onnx (+ RUN/decoder.onnx)
     rae-fast generate --model RUN/encoder.onnx --input specs.nc --output reps.nc
     rae-fast reconstruct --model RUN/autoencoder.onnx --input specs.nc --output recon.nc
     rae-fast reconstruct --model RUN --input specs.nc --output recon.nc   # free-running
@@ -143,7 +143,8 @@ def _cmd_train(args) -> int:
 # ------------------------------------------------------------------------- export-onnx
 
 def _cmd_export(args) -> int:
-    from ..model import export_autoencoder, export_encoder
+    from ..model import export_autoencoder, export_decoder, export_encoder
+    from ..model.decoder_export import can_run_free
     from ..model.onnx_export import read_verified_difference
     from ..model.checkpoints import load_model, read_run_frontend
 
@@ -154,21 +155,36 @@ def _cmd_export(args) -> int:
     if not args.no_autoencoder:
         ae_path = Path(args.autoencoder_output) if args.autoencoder_output \
             else run_dir / "autoencoder.onnx"
+    dec_path, dec_note = None, ""
+    if args.decoder_output and not can_run_free(model):
+        raise ValueError("--decoder-output: this run's decoder is bidirectional and cannot run "
+                         "from the representation alone; there is no decoder to export")
+    if not args.no_decoder and can_run_free(model):
+        dec_path = Path(args.decoder_output) if args.decoder_output else run_dir / "decoder.onnx"
+    elif not args.no_decoder:
+        dec_note = ("; no decoder.onnx: the decoder is bidirectional, so it cannot decode codes "
+                    "(it needs the expected later frames)")
     verify = not args.no_verify
     frontend = read_run_frontend(run_dir)
     export_encoder(model, enc_path, method=args.method, verify=verify, frontend=frontend)
-    if ae_path is not None:
-        try:
+    written = [enc_path]
+    try:
+        if ae_path is not None:
             export_autoencoder(model, ae_path, verify=verify, frontend=frontend)
-        except BaseException:
-            enc_path.unlink(missing_ok=True)         # both or neither
-            raise
-    msg = f"wrote {enc_path}" + (f" and {ae_path}" if ae_path else "")
+            written.append(ae_path)
+        if dec_path is not None:
+            export_decoder(model, dec_path, verify=verify, frontend=frontend)
+            written.append(dec_path)
+    except BaseException:
+        for p in written:                            # all or nothing
+            p.unlink(missing_ok=True)
+        raise
+    msg = "wrote " + ", ".join(str(p) for p in written)
     if verify:
-        diffs = [read_verified_difference(p) for p in (enc_path, ae_path) if p is not None]
+        diffs = [read_verified_difference(p) for p in written]
         if all(d is not None for d in diffs):
             msg += f" (ONNX Runtime vs PyTorch: max |diff| {max(diffs):.1e})"
-    print(msg)
+    print(msg + dec_note)
     return 0
 
 
@@ -230,6 +246,7 @@ def _reconstruction_mode(args, from_run: bool, bidirectional_decoder: bool) -> T
 def _cmd_reconstruct(args) -> int:
     from ..inference import OnnxModel, reconstruct
 
+    _check_audio_source(args)
     source = Path(args.model)
     if source.is_dir():
         from ..model.checkpoints import load_model
@@ -257,7 +274,38 @@ def _cmd_reconstruct(args) -> int:
           f"attribute reconstruction_mode = {mode!r}")
     print(f"wrote {out}: reconstruction RMSE mean {err.mean():.5f}, min {err.min():.5f}, "
           f"max {err.max():.5f}")
+    if args.audio is not None:
+        from ..codec import dataset_to_audio
+
+        files = dataset_to_audio(out, args.input, args.audio, format=args.audio_format,
+                                 n_iter=args.iterations, progress=_progress(args),
+                                 n_threads=args.threads)
+        print(f"wrote {len(files)} audio file(s) of the reconstructions to {args.audio} "
+              f"(Griffin-Lim, {args.iterations} iterations)")
     return 0
+
+
+def _check_audio_source(args) -> None:
+    """--audio needs the offsets that preprocess stores: refuse before reconstructing."""
+    if args.audio is None:
+        return
+    from ..dataset import load, read_extra_columns
+    from ..preprocessing import OFFSET_COLUMNS, FrontEnd
+
+    missing = [c for c in OFFSET_COLUMNS if c not in read_extra_columns(args.input)]
+    if missing:
+        raise ValueError(f"--audio: {args.input} lacks the normalisation offsets "
+                         f"({', '.join(missing)}) that decoding needs (preprocessed by an older "
+                         "rae_fast, or not by rae-fast preprocess); preprocess the audio again")
+    ds = load(args.input, lazy=True)
+    try:
+        if FrontEnd.from_dataset(ds.attrs, ds.feature_dims, ds.feature_shape) is None:
+            raise ValueError(f"--audio: {args.input} does not say how its features were "
+                             "computed (not written by rae-fast preprocess)")
+    finally:
+        ds.close()
+    if Path(args.audio).exists() and not Path(args.audio).is_dir():
+        raise NotADirectoryError(f"--audio {args.audio} exists and is not a folder")
 
 
 # ----------------------------------------------------------------------------- register
@@ -314,15 +362,22 @@ def register(subparsers) -> None:
 
     p = subparsers.add_parser(
         "export-onnx", help="export a trained model to ONNX",
-        description="Write the encoder (features (batch, time, F) -> representation) and the "
-                    "whole autoencoder (reconstruction) as self-contained ONNX files with "
-                    "dynamic batch and time axes, and check them against PyTorch.")
+        description="Write the encoder (features (batch, time, F) -> representation), the "
+                    "whole autoencoder (teacher-forced reconstruction) and, for a "
+                    "unidirectional decoder, the free-running decoder (representation -> "
+                    "features, for rae-fast decode) as self-contained ONNX files with dynamic "
+                    "batch and time axes, and check them against PyTorch.")
     p.add_argument("run", metavar="RUN", help="run directory of rae-fast train")
     p.add_argument("--output", "-o", default=None, metavar="ENCODER.onnx",
                    help="encoder file (default RUN/encoder.onnx)")
     p.add_argument("--autoencoder-output", default=None, metavar="AUTOENCODER.onnx",
                    help="autoencoder file (default RUN/autoencoder.onnx)")
-    p.add_argument("--no-autoencoder", action="store_true", help="export only the encoder")
+    p.add_argument("--no-autoencoder", action="store_true",
+                   help="do not export the (teacher-forced) autoencoder")
+    p.add_argument("--decoder-output", default=None, metavar="DECODER.onnx",
+                   help="free-running decoder for rae-fast decode (default RUN/decoder.onnx; "
+                        "written for unidirectional decoders)")
+    p.add_argument("--no-decoder", action="store_true", help="do not export the decoder")
     p.add_argument("--epoch", type=positive_int, default=None,
                    help="checkpoint to export (default the newest)")
     p.add_argument("--method", choices=["graph", "dynamo"], default="graph",
@@ -381,5 +436,13 @@ def register(subparsers) -> None:
                            "decoder)")
     p.add_argument("--epoch", type=positive_int, default=None,
                    help="with a run directory: checkpoint to use (default the newest)")
+    p.add_argument("--audio", default=None, metavar="DIR",
+                   help="also write the reconstructions as audio files to DIR (needs an input "
+                        "written by rae-fast preprocess, which stores the normalisation "
+                        "offsets)")
+    p.add_argument("--audio-format", choices=["wav", "flac"], default="wav",
+                   help="format of the --audio files (default wav)")
+    p.add_argument("--iterations", type=positive_int, default=32,
+                   help="Griffin-Lim iterations for --audio (default 32)")
     _add_runtime_options(p)
     p.set_defaults(func=_cmd_reconstruct)

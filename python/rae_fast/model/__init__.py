@@ -18,6 +18,7 @@ except ImportError as exc:  # pragma: no cover - depends on the installation
 
 from .autoencoder import RecurrentAutoencoder, reverse_padded, rmse  # noqa: E402
 from .onnx_export import export_autoencoder, export_encoder  # noqa: E402
+from .decoder_export import decode_free_running, export_decoder  # noqa: E402
 from .runner import TorchModelRunner  # noqa: E402
 from .checkpoints import (latest_checkpoint, list_checkpoints, load_checkpoint,  # noqa: E402
                           load_model, read_run_config)
@@ -27,4 +28,5 @@ from .training import TrainResult, train  # noqa: E402
 __all__ = ["CELLS", "AutoencoderConfig", "TrainingConfig", "RecurrentAutoencoder", "rmse",
            "reverse_padded", "train", "TrainResult", "load_model", "load_checkpoint",
            "latest_checkpoint", "list_checkpoints", "read_run_config", "resolve_device",
-           "export_encoder", "export_autoencoder", "TorchModelRunner"]
+           "export_encoder", "export_autoencoder", "export_decoder", "decode_free_running",
+           "TorchModelRunner"]
