@@ -15,7 +15,7 @@ above; see docs/structure.md):
 8. embedding models (audio in, representations out; HEAR, pandas, scikit-learn adapters):
    ``embedding``, ``hear``
 9. what uses representations and features: ``evaluation``, ``fusion``, ``export``, ``obj``,
-   ``plotting``, ``autocorr_files``
+   ``plotting``, ``autocorr_files``, ``codec`` (decoding to audio)
 10. the command line: ``cli``
 
 The checks read the source with :mod:`ast` (nothing is imported), so they also hold for code
@@ -41,7 +41,7 @@ LAYERS: List[Set[str]] = [
     {"model"},
     {"inference"},
     {"embedding", "hear"},
-    {"evaluation", "fusion", "export", "obj", "plotting", "autocorr_files"},
+    {"evaluation", "fusion", "export", "obj", "plotting", "autocorr_files", "codec"},
     {"cli", "__main__"},
 ]
 LAYER_OF = {name: i for i, layer in enumerate(LAYERS) for name in layer}

@@ -37,7 +37,8 @@ __all__ = [
 #: imported on first access (torch, onnxruntime and matplotlib only load when a module
 #: that needs them is used).
 _SUBMODULES = frozenset({
-    "audio", "autocorr", "autocorr_files", "cli", "dataset", "dsp", "embedding", "evaluation",
+    "audio", "autocorr", "autocorr_files", "cli", "codec", "dataset", "dsp", "embedding",
+    "evaluation",
     "export", "fusion", "hear", "inference", "layouts", "model", "obj", "plotting",
     "preprocessing", "progress", "synth",
 })

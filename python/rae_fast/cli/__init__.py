@@ -25,7 +25,9 @@ _GROUPS = [
     "rae_fast.cli.autocorr",    # autocorrelogram
     "rae_fast.cli.model",       # train, export-onnx, generate, reconstruct
     "rae_fast.cli.embedding",   # embed
+    "rae_fast.cli.codec",       # encode, decode
     "rae_fast.cli.evaluation",  # evaluate, predict, fuse, fuse-chunks, export, import
+    "rae_fast.cli.plot",        # plot tsne, plot reconstruction
     "rae_fast.cli.demo",        # demo
 ]
 
