@@ -148,6 +148,13 @@ def main(argv: Optional[List[str]] = None) -> int:
         if args.debug or not (isinstance(exc, USER_ERRORS) or _no_space_errno(exc) is not None):
             raise
         sub = _command_parser(parser, args.command)
+        while sub is not None:               # a nested command (plot tsne): its own flags
+            dests = [a.dest for a in sub._actions
+                     if isinstance(a, argparse._SubParsersAction)]
+            nested = _command_parser(sub, getattr(args, dests[0], None)) if dests else None
+            if nested is None:
+                break
+            sub = nested
         text = error_message(exc)
         if sub is not None:
             text = translate_message(text, _flag_map(sub))
