@@ -36,8 +36,6 @@ def bench_logmel_400_clips(benchmark, clips_400x5s, cfg, threads, peer):
     benchmark.extra_info.update(peer=peer, threads=threads, cfg=cfg)
     basis = librosa.filters.mel(sr=SR, n_fft=c["n_fft"], n_mels=c["n_mels"])
     if peer == "rae_fast":
-        out = None
-
         def fn():
             M = rae_fast.melspectrogram(y=Y, sr=SR, n_threads=threads, **c)
             return rae_fast.power_to_db(M, out=M, n_threads=threads)

@@ -19,6 +19,10 @@ Fixtures (all generated on the fly in temporary folders, nothing is downloaded):
                      more, and one thread cannot be slowed by OpenMP barriers when other jobs
                      share the cores); modules use ``pytestmark =
                      pytest.mark.usefixtures("one_torch_thread")``.
+``ray_cluster``      (module scope) a real local Ray cluster: a head node and a second worker
+                     node on loopback, one CPU each (``tests/_ray_cluster.py``), stopped after
+                     the module with a check that none of its processes is left; skips
+                     without Ray (``pip install 'rae_fast[ray]'``).
 ``make_dataset``     ``make_dataset(n=12, feature_shape=(10, 8), n_labels=3, n_folds=2,
                      seed=0, feature_dims=None) -> DataSet``: random in-memory data set with
                      labels ``class0..``, one validation fold per instance (round robin),
@@ -44,6 +48,19 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def ray_cluster():
+    """A local two-node Ray cluster for the tests of one module (see tests/_ray_cluster.py)."""
+    pytest.importorskip("ray")
+    from _ray_cluster import LocalRayCluster
+
+    cluster = LocalRayCluster()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
 
 
 @pytest.fixture(scope="session")

@@ -3,7 +3,8 @@
 The layers, lowest first (a module may import its own layer and the layers below, never a layer
 above; see docs/structure.md):
 
-0. foundations: ``_version``, ``_io``, ``_validation``, ``_parallel``, ``progress`` and the ``_core`` extension
+0. foundations: ``_version``, ``_io``, ``_validation``, ``_parallel``, ``_executor``, ``progress``
+   and the ``_core`` extension
 1. signal functions: ``dsp``, ``autocorr``
 2. audio file reading: ``audio``
 3. the data model and its storage: ``dataset``
@@ -16,7 +17,8 @@ above; see docs/structure.md):
    ``embedding``, ``hear``
 9. what uses representations and features: ``evaluation``, ``fusion``, ``export``, ``obj``,
    ``plotting``, ``autocorr_files``, ``codec`` (decoding to audio)
-10. the command line: ``cli``
+10. distributed execution on Ray (optional; Ray is imported only when asked for): ``distributed``
+11. the command line: ``cli``
 
 The checks read the source with :mod:`ast` (nothing is imported), so they also hold for code
 paths that tests do not run.
@@ -32,7 +34,7 @@ import pytest
 PKG = Path(__file__).resolve().parents[1] / "python" / "rae_fast"
 
 LAYERS: List[Set[str]] = [
-    {"_version", "_io", "_validation", "_parallel", "progress", "_core"},
+    {"_version", "_io", "_validation", "_parallel", "_executor", "progress", "_core"},
     {"dsp", "autocorr"},
     {"audio"},
     {"dataset"},
@@ -42,6 +44,7 @@ LAYERS: List[Set[str]] = [
     {"inference"},
     {"embedding", "hear"},
     {"evaluation", "fusion", "export", "obj", "plotting", "autocorr_files", "codec"},
+    {"distributed"},
     {"cli", "__main__"},
 ]
 LAYER_OF = {name: i for i, layer in enumerate(LAYERS) for name in layer}

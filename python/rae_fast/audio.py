@@ -58,6 +58,10 @@ class AudioError(ValueError):
         self.reason = reason
         super().__init__(f"{printable(self.path)}: {reason}")
 
+    def __reduce__(self):
+        # picklable (results of other processes, e.g. Ray workers, carry it back)
+        return (type(self), (self.path, self.reason))
+
 
 def _sf_name(path: Path):
     """The name to give libsndfile: the file system's bytes on POSIX, so that names that are

@@ -28,16 +28,17 @@ impossible whatever the file (e.g. ``max_lag >= frame_length``) fail before any 
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
 import time
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
+from ._executor import Executor, ThreadExecutor
 from ._io import atomic_path, atomic_write_text, printable
 from ._validation import check_float, check_int, default_threads
 from .audio import CHANNEL_MODES, AudioError, load_audio
@@ -225,11 +226,23 @@ def _process(src: Path, todo: List[Tuple[str, Path]], s: AutocorrelogramSettings
                              f"{exc}") from None
 
 
+def _process_or_error(job: Tuple[Path, List[Tuple[str, Path]]], s: AutocorrelogramSettings,
+                      n_threads: Optional[int]) -> Optional[str]:
+    """Write one file's outputs; ``None``, or the reason it is unusable (module level: an
+    executor may run it in another process)."""
+    try:
+        _process(job[0], job[1], s, n_threads)
+    except _FileError as exc:
+        return str(exc)
+    return None
+
+
 def write_autocorrelograms(inputs: Sequence[PathLike], out: PathLike,
                            settings: AutocorrelogramSettings = AutocorrelogramSettings(), *,
                            formats: Sequence[str] = ("npy",), workers: Optional[int] = None,
                            skip_bad: bool = False, overwrite: bool = False,
-                           progress: Optional[bool] = None) -> AutocorrelogramResult:
+                           progress: Optional[bool] = None,
+                           executor: Optional[Executor] = None) -> AutocorrelogramResult:
     """Compute the autocorrelogram of every audio file and write it in ``formats``.
 
     Parameters
@@ -242,6 +255,9 @@ def write_autocorrelograms(inputs: Sequence[PathLike], out: PathLike,
     skip_bad : skip unusable files (listed in the result) instead of stopping at the first
     overwrite : recompute existing outputs and replace a settings file made with other settings
     progress : progress bar (None: on a terminal only)
+    executor : where the files are processed (default: ``workers`` threads here;
+        :func:`rae_fast.distributed.write_autocorrelograms` passes a Ray executor, whose
+        workers write into ``out``, which must then be a folder every node can write)
 
     Returns
     -------
@@ -279,36 +295,24 @@ def write_autocorrelograms(inputs: Sequence[PathLike], out: PathLike,
         if todo:
             work.append((src, todo))
     done_before = len(jobs) - len(work)
-    workers = workers or min(len(work), default_threads()) or 1
-    n_threads = None if workers == 1 else 1
+    if executor is None:
+        workers = workers or min(len(work), default_threads()) or 1
+        # a failure or Ctrl-C stops the run after the files being processed: the results are
+        # consumed in order and the files not yet started are cancelled
+        executor = ThreadExecutor(workers, max_pending=2 * workers, name="rae-acf")
+        n_threads = None if workers == 1 else 1
+    else:
+        n_threads = 1
     skipped: List[Tuple[str, str]] = []
-    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="rae-acf")
-    try:
-        with progress_bar(total=len(jobs), initial=done_before, desc="autocorrelogram",
-                          unit="file", disable=None if progress is None else not progress) as bar:
-            queue = iter(work)
-            pending: Dict = {}
-            while True:
-                # at most `workers` files in flight: a failure or Ctrl-C stops the run after
-                # the files being processed, without starting others
-                for src, todo in queue:
-                    pending[pool.submit(_process, src, todo, settings, n_threads)] = src
-                    if len(pending) >= workers:
-                        break
-                if not pending:
-                    break
-                finished, _ = wait(pending, return_when=FIRST_COMPLETED)
-                for fut in finished:
-                    src = pending.pop(fut)
-                    try:
-                        fut.result()
-                    except _FileError as exc:
-                        if not skip_bad:
-                            raise ValueError(f"{exc} (use skip_bad to skip unusable files)") \
-                                from None
-                        skipped.append((str(src), str(exc)))
-                    bar.update(1)
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+    with progress_bar(total=len(jobs), initial=done_before, desc="autocorrelogram",
+                      unit="file", disable=None if progress is None else not progress) as bar, \
+            contextlib.closing(executor.imap(_process_or_error, work, settings,
+                                             n_threads)) as results:
+        for (src, _), error in zip(work, results):
+            if error is not None:
+                if not skip_bad:
+                    raise ValueError(f"{error} (use skip_bad to skip unusable files)")
+                skipped.append((str(src), error))
+            bar.update(1)
     return AutocorrelogramResult(out, len(jobs), len(work) - len(skipped), done_before, skipped,
                                  time.perf_counter() - t0)

@@ -36,6 +36,13 @@ USER_ERRORS = (ValueError, TypeError, FileNotFoundError, FileExistsError, Permis
                IsADirectoryError, NotADirectoryError, ImportError, OSError)
 
 
+def _user_errors() -> tuple:
+    """:data:`USER_ERRORS`, plus the Ray cluster's (a node without rae_fast...) once the
+    distributed layer is loaded (it is not imported otherwise)."""
+    cluster = sys.modules.get("rae_fast.distributed.cluster")
+    return USER_ERRORS + ((cluster.ClusterError,) if cluster is not None else ())
+
+
 def _flag_map(subparser: argparse.ArgumentParser) -> Dict[str, str]:
     """Library parameter name -> this command's flag, from the parser's own options plus the
     ``flag_aliases`` a command declares (``set_defaults(flag_aliases={"mel_bands":
@@ -145,7 +152,8 @@ def main(argv: Optional[List[str]] = None) -> int:
             "to resume)"), file=sys.stderr)
         return 130
     except Exception as exc:
-        if args.debug or not (isinstance(exc, USER_ERRORS) or _no_space_errno(exc) is not None):
+        if args.debug or not (isinstance(exc, _user_errors()) or
+                              _no_space_errno(exc) is not None):
             raise
         sub = _command_parser(parser, args.command)
         while sub is not None:               # a nested command (plot tsne): its own flags

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import sys
 
+from ._ray import RAY_FLAGS, add_ray_option
 from ._types import none_or
 
 __all__ = ["cmd_autocorrelogram", "register"]
@@ -48,10 +49,23 @@ def cmd_autocorrelogram(args) -> int:
         normalize=args.normalize, center=not args.no_center, detrend=args.detrend,
         normals=args.normals, precision=args.precision, plot_kind=args.plot_kind)
     try:
-        res = write_autocorrelograms(args.files, args.out, settings,
-                                     formats=args.format or ["npy"], workers=args.workers,
-                                     skip_bad=args.skip_bad, overwrite=args.overwrite,
-                                     progress=False if args.quiet else None)
+        if args.ray is not None:
+            if args.workers is not None:
+                raise ValueError("--workers applies without --ray (--block-size sets the files "
+                                 "per Ray task)")
+            from ..distributed import write_autocorrelograms as ray_write
+
+            res = ray_write(args.files, args.out, settings, formats=args.format or ["npy"],
+                            address=args.ray, block_size=args.block_size,
+                            skip_bad=args.skip_bad, overwrite=args.overwrite,
+                            progress=False if args.quiet else None)
+        else:
+            if args.block_size is not None:
+                raise ValueError("--block-size applies with --ray")
+            res = write_autocorrelograms(args.files, args.out, settings,
+                                         formats=args.format or ["npy"], workers=args.workers,
+                                         skip_bad=args.skip_bad, overwrite=args.overwrite,
+                                         progress=False if args.quiet else None)
     except KeyboardInterrupt:
         print("rae-fast autocorrelogram: stopped after the files in progress; every output "
               "written is complete, run the same command again to continue", file=sys.stderr)
@@ -123,4 +137,5 @@ def register(subparsers) -> None:
     p.add_argument("--workers", type=int, default=None, metavar="N",
                    help="files processed in parallel (default: all cores)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.set_defaults(func=cmd_autocorrelogram)
+    add_ray_option(p, block="files")
+    p.set_defaults(func=cmd_autocorrelogram, flag_aliases=dict(RAY_FLAGS))

@@ -19,6 +19,7 @@ from typing import Any, Optional
 
 from .._io import printable
 from ._format import table
+from ._ray import RAY_FLAGS, add_ray_option
 from ._types import finite_float, none_or, parser_option
 
 
@@ -193,10 +194,25 @@ def cmd_preprocess(args) -> int:
         print(f"{_flag(name, 'auto')}: {text}", flush=True)
 
     try:
-        res = preprocess(args.basedir, out, settings, parser=args.parser,
-                         parser_options=dict(args.parser_option or []), workers=args.workers,
-                         skip_bad=args.skip_bad, resume=not args.no_resume,
-                         progress=False if args.quiet else None, on_resolved=announce)
+        if args.ray is not None:
+            if args.workers is not None:
+                raise ValueError("--workers applies without --ray (on Ray every CPU of the "
+                                 "cluster works; --block-size sets the files per task)")
+            from ..distributed import preprocess as ray_preprocess
+
+            res = ray_preprocess(args.basedir, out, settings, parser=args.parser,
+                                 parser_options=dict(args.parser_option or []),
+                                 address=args.ray, block_size=args.block_size,
+                                 skip_bad=args.skip_bad, resume=not args.no_resume,
+                                 progress=False if args.quiet else None, on_resolved=announce)
+        else:
+            if args.block_size is not None:
+                raise ValueError("--block-size applies with --ray")
+            res = preprocess(args.basedir, out, settings, parser=args.parser,
+                             parser_options=dict(args.parser_option or []),
+                             workers=args.workers, skip_bad=args.skip_bad,
+                             resume=not args.no_resume, progress=False if args.quiet else None,
+                             on_resolved=announce)
     except CollectionError as exc:
         msg = exc.message(_flag)
         if _PREPROCESS_PARSER is not None:
@@ -336,7 +352,9 @@ def register(subparsers) -> None:
                    help="only plot the file at INDEX (spectrogram + amplitude histogram) to a PNG")
     p.add_argument("--pretend-output", default=None, metavar="PNG",
                    help="where --pretend writes (default: OUTPUT.pretend-INDEX.png)")
-    p.set_defaults(func=cmd_preprocess, flag_aliases={"mel_bands": "--mel-spectrum"})
+    add_ray_option(p, block="files")
+    p.set_defaults(func=cmd_preprocess,
+                   flag_aliases={"mel_bands": "--mel-spectrum", **RAY_FLAGS})
     global _PREPROCESS_PARSER
     _PREPROCESS_PARSER = p
 

@@ -5,6 +5,7 @@
     rae-fast embed --model run/encoder.onnx INPUT... --output OUT.{csv,parquet,nc}
         [--hop SECONDS] [--aggregate mean|mean+std] [--segmentation windows|preprocess]
         [--workers N] [--threads N] [--device auto|cpu|cuda] [--skip-bad] [--restart]
+        [--ray ADDRESS [--block-size N]]
 
 The model file carries its front end (``rae-fast export-onnx`` stores it), so no preprocessing
 settings are needed: audio of any rate, channel count and length is resampled, fused, cut into
@@ -16,6 +17,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from ._ray import RAY_FLAGS, add_ray_option
 from ._types import positive_int
 
 __all__ = ["register"]
@@ -40,13 +42,30 @@ def _cmd_embed(args) -> int:
         if not model.is_file():
             raise FileNotFoundError(f"{args.model} has no encoder.onnx; run rae-fast "
                                     f"export-onnx {args.model} first")
-    with Embedder(model, device=args.device, n_threads=args.threads,
-                  batch_size=args.batch_size) as emb:
-        res = embed_to_file(emb, args.inputs, args.output, hop=args.hop,
+    if args.ray is not None:
+        if args.workers is not None or args.threads is not None:
+            raise ValueError("--workers and --threads apply without --ray (each Ray task "
+                             "decodes and encodes with one thread; --block-size sets the files "
+                             "per task)")
+        from ..distributed import embed as ray_embed
+
+        emb = Embedder(model, device=args.device, n_threads=1, batch_size=args.batch_size)
+        with emb:
+            res = ray_embed(emb, args.inputs, args.output, hop=args.hop,
                             aggregate=args.aggregate, segmentation=args.segmentation,
-                            workers=args.workers, progress=False if args.quiet else None,
-                            skip_bad=args.skip_bad, resume=not args.restart,
-                            parser=args.parser)
+                            progress=False if args.quiet else None, skip_bad=args.skip_bad,
+                            resume=not args.restart, parser=args.parser, address=args.ray,
+                            block_size=args.block_size)
+    else:
+        if args.block_size is not None:
+            raise ValueError("--block-size applies with --ray")
+        with Embedder(model, device=args.device, n_threads=args.threads,
+                      batch_size=args.batch_size) as emb:
+            res = embed_to_file(emb, args.inputs, args.output, hop=args.hop,
+                                aggregate=args.aggregate, segmentation=args.segmentation,
+                                workers=args.workers, progress=False if args.quiet else None,
+                                skip_bad=args.skip_bad, resume=not args.restart,
+                                parser=args.parser)
     msg = (f"wrote {res.n_rows} embedding(s) of size "
            f"{emb.embedding_size * (2 if args.aggregate == 'mean+std' else 1)} from "
            f"{res.n_files} file(s) to {res.path} in {res.seconds:.1f} s")
@@ -101,4 +120,5 @@ def register(subparsers) -> None:
     p.add_argument("--restart", action="store_true",
                    help="start again instead of resuming an interrupted run")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.set_defaults(func=_cmd_embed, flag_aliases={"resume": "--restart"})
+    add_ray_option(p, block="files")
+    p.set_defaults(func=_cmd_embed, flag_aliases={"resume": "--restart", **RAY_FLAGS})

@@ -20,6 +20,7 @@ import argparse
 import logging
 from pathlib import Path
 
+from ._ray import RAY_FLAGS, add_ray_option
 from ._types import nonneg_int, positive_int
 
 log = logging.getLogger(__name__)
@@ -104,7 +105,11 @@ def _existing(path: Path, what: str) -> Path:
 
 def _cmd_evaluate(args) -> int:
     from ..dataset import load
-    from ..evaluation.protocols import cross_validate, evaluate_partitions
+
+    if args.ray is not None:                   # the folds x repeats as Ray tasks
+        from ..distributed import cross_validate, evaluate_partitions
+    else:
+        from ..evaluation.protocols import cross_validate, evaluate_partitions
 
     if args.cross_validate and (args.train_partitions or args.eval_partitions):
         raise ValueError("--cross-validate and --train-partitions/--eval-partitions are "
@@ -116,6 +121,8 @@ def _cmd_evaluate(args) -> int:
     common = dict(repeat=args.repeat, seed=args.seed, upsample=args.upsample,
                   majority_vote=args.majority_vote, n_jobs=args.jobs, progress=None)
     params = _classifier_params(args)
+    if args.ray is not None:
+        common["address"] = args.ray
     try:
         if args.cross_validate:
             result = cross_validate(dataset, args.classifier, **common, **params)
@@ -255,7 +262,8 @@ def register(subparsers) -> None:
                    help="print the confusion matrix in percent of each true class")
     g.add_argument("--brief", action="store_true",
                    help="print only 'accuracy,uar' (for scripts)")
-    p.set_defaults(func=_cmd_evaluate)
+    add_ray_option(p)
+    p.set_defaults(func=_cmd_evaluate, flag_aliases=dict(RAY_FLAGS))
 
     p = subparsers.add_parser(
         "predict", help="train on one data set, predict the labels of another",

@@ -17,11 +17,13 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 
+from ._ray import RAY_FLAGS, add_ray_option
 from ._types import finite_float, positive_int
 
 log = logging.getLogger("rae_fast.cli.model")
@@ -124,19 +126,38 @@ def _cmd_train(args) -> int:
     else:
         model_cfg = AutoencoderConfig(num_features=int(x.shape[2]), **arch)
         train_cfg = TrainingConfig(**training)
+    common = dict(resume=args.continue_training, progress=_progress(args),
+                  keep_checkpoints=args.keep_checkpoints,
+                  run_info={"inputs": names, "feature_dims": list(dims),
+                            "frontend": None if frontend is None else frontend.to_dict()})
     try:
-        result = train(x, run_dir, model_cfg, train_cfg, resume=args.continue_training,
-                       device=args.device, n_threads=args.threads, progress=_progress(args),
-                       keep_checkpoints=args.keep_checkpoints,
-                       run_info={"inputs": names, "feature_dims": list(dims),
-                                 "frontend": None if frontend is None else frontend.to_dict()})
+        if args.ray is not None:
+            from ..distributed import train as ray_train
+
+            if args.num_workers is None:
+                raise ValueError("--ray needs --num-workers N (the training processes on the "
+                                 "cluster)")
+            result = ray_train(x, run_dir, model_cfg, train_cfg, num_workers=args.num_workers,
+                               address=args.ray, use_gpu=args.device == "cuda",
+                               n_threads=args.threads or 1, **common)
+        elif (args.num_workers or 1) > 1:
+            from ..model.parallel import train_parallel
+
+            result = train_parallel(x, run_dir, model_cfg, train_cfg,
+                                    num_workers=args.num_workers, device=args.device,
+                                    n_threads=args.threads, **common)
+        else:
+            result = train(x, run_dir, model_cfg, train_cfg, device=args.device,
+                           n_threads=args.threads, **common)
     except WriteError as exc:                    # a full disk: say how to go on
         if exc.note is None:
             exc.note = "free some space, then " + _train_next_step(args)
         raise
     last = f"{result.losses[-1]:.5f}" if result.losses else "n/a"
-    print(f"trained {result.epoch} epoch(s) in {run_dir}: loss {last}; representation size "
-          f"{result.model.config.representation_size}; next: rae-fast export-onnx {run_dir}")
+    procs = f" with {args.num_workers} processes" if (args.num_workers or 1) > 1 else ""
+    print(f"trained {result.epoch} epoch(s) in {run_dir}{procs}: loss {last}; representation "
+          f"size {result.model.config.representation_size}; next: rae-fast export-onnx "
+          f"{run_dir}")
     return 0
 
 
@@ -185,6 +206,12 @@ def _cmd_export(args) -> int:
         if all(d is not None for d in diffs):
             msg += f" (ONNX Runtime vs PyTorch: max |diff| {max(diffs):.1e})"
     print(msg + dec_note)
+    if frontend is not None:
+        print(f"the model carries its preprocessing: embed audio with rae-fast embed --model "
+              f"{enc_path} AUDIO... --output OUT.csv")
+    else:
+        print("the model carries no preprocessing (its training data did not come from rae-fast "
+              "preprocess): use it with rae-fast generate on preprocessed data", file=sys.stderr)
     return 0
 
 
@@ -204,6 +231,18 @@ def _cmd_generate(args) -> int:
     from ..inference import OnnxModel, generate
 
     model_path = _model_file(Path(args.model), "encoder.onnx")
+    if args.ray is not None:
+        from ..distributed import generate as ray_generate
+
+        if args.threads is not None:
+            raise ValueError("--threads applies without --ray (each Ray task encodes with one "
+                             "thread)")
+        out = ray_generate(model_path, args.input, args.output, batch_size=args.batch_size,
+                           device=args.device, resume=not args.restart,
+                           progress=_progress(args), chunk_size=args.chunk_size,
+                           address=args.ray)
+        print(f"wrote {out}: representations computed on the Ray cluster")
+        return 0
     with OnnxModel(model_path, device=args.device, n_threads=args.threads,
                    chunk_size=args.chunk_size) as model:
         out = generate(model, args.input, args.output, batch_size=args.batch_size,
@@ -357,8 +396,17 @@ def register(subparsers) -> None:
     opt.add_argument("--keep-checkpoints", type=positive_int, default=3, metavar="K",
                      help="keep the newest K checkpoints (default 3)")
     _add_runtime_options(p)
+    g = p.add_argument_group("data-parallel training")
+    g.add_argument("--num-workers", type=positive_int, default=None, metavar="N",
+                   help="train in N processes with DistributedDataParallel (gloo on CPU, "
+                        "NCCL on CUDA): local processes, or Ray Train workers with --ray; "
+                        "--batch-size stays the global batch; --threads is per process "
+                        "(default: the cores divided among the processes)")
+    g.add_argument("--ray", default=None, metavar="ADDRESS",
+                   help="run the --num-workers processes on a Ray cluster with Ray Train "
+                        "(auto, local, HOST:PORT; RUN must be on storage every node writes)")
     p.set_defaults(func=_cmd_train, interrupt_hint=_train_interrupt_hint,
-                   flag_aliases={"resume": "--continue"})
+                   flag_aliases={"resume": "--continue", **RAY_FLAGS})
 
     p = subparsers.add_parser(
         "export-onnx", help="export a trained model to ONNX",
@@ -403,7 +451,8 @@ def register(subparsers) -> None:
     p.add_argument("--restart", action="store_true",
                    help="ignore a partial output of an interrupted run")
     _add_runtime_options(p)
-    p.set_defaults(func=_cmd_generate)
+    add_ray_option(p)
+    p.set_defaults(func=_cmd_generate, flag_aliases=dict(RAY_FLAGS))
 
     p = subparsers.add_parser(
         "reconstruct", help="write the autoencoder's reconstructions and their RMSE",

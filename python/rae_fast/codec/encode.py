@@ -23,7 +23,8 @@ from .._validation import check_int, default_threads
 from .._version import __version__
 from ..audio import AudioError, fuse_channels, read_audio, resample
 from ..embedding import Embedder
-from ..embedding.files import Item, _fingerprint, collect_inputs
+from .._io import files_fingerprint
+from ..embedding.files import Item, collect_inputs
 from ..preprocessing import OFFSET_COLUMNS
 from ..progress import progress as progress_bar
 from .codefile import CODE_DTYPES, CodeHeader, CodeRecord, CodeWriter, iter_codes
@@ -124,7 +125,7 @@ def encode_files(model, inputs: Sequence, output, *, dtype: str = "float16",
     header = CodeHeader(model_sha256=sha, frontend=emb.frontend.to_dict(),
                         representation_size=emb.embedding_size, dtype=dtype, hop_samples=hop_n,
                         segmentation=segmentation, model_file=Path(emb.path).name,
-                        inputs_sha256=_fingerprint(items), created_by=f"rae_fast {__version__}")
+                        inputs_sha256=files_fingerprint((it.name, it.path) for it in items), created_by=f"rae_fast {__version__}")
     skipped: List[Tuple[str, str]] = []
     writer = CodeWriter(output, header, resume=resume)
     try:

@@ -98,18 +98,12 @@ def read_extra_columns(path: PathLike) -> Dict[str, np.ndarray]:
     >>> read_extra_columns("embeddings.nc")["start"][:3]          # doctest: +SKIP
     array([0., 5., 10.])
     """
-    import netCDF4
-
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"data set file {path} does not exist")
     with _NC_LOCK:
+        nc = _open(path)
         try:
-            nc = netCDF4.Dataset(str(path), "r")
-        except OSError as exc:
-            raise ValueError(f"{path} is not a readable netCDF4 data set ({exc})") from None
-        try:
-            nc.set_auto_maskandscale(False)
             return {name: np.asarray(var[:], dtype=np.float64) for name, var in
                     nc.variables.items()
                     if name not in _VARIABLES and var.dimensions == (_INSTANCE,)}
@@ -160,15 +154,21 @@ def load(path: PathLike, lazy: bool = False) -> DataSet:
         raise ValueError(f"{path}: {exc}") from None
 
 
-def _read_columns(path: Path, lazy: bool) -> Dict[str, Any]:
+def _open(path: Path):
+    """The netCDF file ``path`` opened for reading, raw values (no masking / scaling)."""
     import netCDF4
 
     try:
         nc = netCDF4.Dataset(str(path), "r")
     except OSError as exc:
         raise ValueError(f"{path} is not a readable netCDF4 data set ({exc})") from None
+    nc.set_auto_maskandscale(False)
+    return nc
+
+
+def _read_columns(path: Path, lazy: bool) -> Dict[str, Any]:
+    nc = _open(path)
     try:
-        nc.set_auto_maskandscale(False)
         for name in ("features", "filename"):
             if name not in nc.variables:
                 raise ValueError(f"{path} is not an auDeep/rae_fast data set: variable {name!r} "

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import hashlib
 import json
 import os
 import time
@@ -26,7 +25,8 @@ from typing import Any, Dict, Iterator, List, NamedTuple, Optional, Sequence, Tu
 
 import numpy as np
 
-from .._io import atomic_path
+from .._executor import Executor
+from .._io import atomic_path, files_fingerprint
 from .._parallel import ordered_map
 from .._validation import check_int, default_threads
 from ..audio import AudioError, load_audio
@@ -53,18 +53,6 @@ class Item(NamedTuple):
     label_nominal: Optional[str] = None
     cv_folds: Tuple[int, ...] = ()
     partition: int = MISSING
-
-
-def _fingerprint(items: Sequence[Item]) -> str:
-    h = hashlib.sha256()
-    for it in items:
-        try:
-            st = it.path.stat()
-            stamp = f"{st.st_size}:{st.st_mtime_ns}"
-        except OSError:
-            stamp = "missing"
-        h.update(f"{it.name}\0{stamp}\0".encode("utf-8", "surrogateescape"))
-    return h.hexdigest()
 
 
 def collect_inputs(inputs: Sequence[PathLike], parser: str = "auto"
@@ -150,12 +138,33 @@ def _aggregate(reps: np.ndarray, starts, ends, aggregate: str):
     return row[None].astype(np.float32), np.array([starts.min()]), np.array([ends.max()])
 
 
+def _embed_one(item: Item, spec, embedder_type, batch_size: int, hop, segmentation, aggregate):
+    """One file, decoded, cut and encoded in the process that runs it (module level: an
+    executor may run it on another machine): ``(reps, starts, ends)`` or an AudioError. The
+    embedder is rebuilt there from the model's bytes (``spec``; the ONNX session is kept
+    between tasks)."""
+    from ..inference.batch import _worker_model
+
+    embedder = embedder_type(_worker_model(spec), batch_size=batch_size)
+    res = _load_one(embedder, item, hop, segmentation)
+    if isinstance(res, Exception):
+        return res
+    reps = embedder.encode(res[0])
+    return (reps, res[1], res[2]) if aggregate is None else \
+        _aggregate(reps, res[1], res[2], aggregate)
+
+
 def iter_embeddings(embedder, items: Sequence[Item], *, hop: Optional[float] = None,
                     aggregate: Optional[str] = None, segmentation: str = "windows",
-                    workers: Optional[int] = None
+                    workers: Optional[int] = None, executor: Optional[Executor] = None
                     ) -> Iterator[Tuple[Item, Any]]:
     """``(item, (reps, starts, ends))`` per file in input order, or ``(item, AudioError)``
-    for a file that cannot be used. ``reps`` float32 ``(rows, D)``; times in seconds."""
+    for a file that cannot be used. ``reps`` float32 ``(rows, D)``; times in seconds.
+
+    With an ``executor`` (:func:`rae_fast.distributed.embed` passes a Ray executor) each file
+    is decoded and encoded where the executor runs it (the model's bytes travel with the
+    work, one ONNX Runtime thread per task); the rows are those of this process (ONNX Runtime
+    computes every row independently of the others in its batch)."""
     if aggregate not in (None, "mean", "mean+std"):
         raise ValueError(f"aggregate must be None, 'mean' or 'mean+std', got {aggregate!r}")
     if segmentation not in ("windows", "preprocess"):
@@ -163,6 +172,15 @@ def iter_embeddings(embedder, items: Sequence[Item], *, hop: Optional[float] = N
     workers = default_threads() if workers is None else check_int(workers, "workers", 1, 1024)
     if hop is not None:
         embedder._hop_samples(hop)                      # validate before any work
+    if executor is not None:
+        from ..inference.batch import _model_spec
+
+        spec = _model_spec(embedder.model, 1)
+        with contextlib.closing(executor.imap(_embed_one, items, spec, type(embedder),
+                                              embedder.batch_size, hop, segmentation,
+                                              aggregate)) as results:
+            yield from zip(items, results)
+        return
     batch_rows = max(embedder.batch_size, 1)
     pending: List[Tuple[Item, Any]] = []
     rows = 0
@@ -224,27 +242,39 @@ def embed_files(embedder, paths: Sequence[PathLike], *, hop: Optional[float] = N
                   workers=workers, progress=progress, skip_bad=skip_bad, pd=pd)
 
 
-def _frame(embedder, items, *, hop, aggregate, segmentation, workers, progress, skip_bad, pd):
-    names: List[str] = []
-    starts: List[np.ndarray] = []
-    ends: List[np.ndarray] = []
-    blocks: List[np.ndarray] = []
-    skipped: List[Tuple[str, str]] = []
-    with progress_bar(total=len(items), desc="embed", unit="file",
+def _good_rows(embedder, items, skipped: list, *, hop, aggregate, segmentation, workers,
+               progress, skip_bad, total: int, initial: int = 0,
+               executor: Optional[Executor] = None):
+    """``(item, reps, starts, ends)`` of the usable files, with a progress bar; unusable files
+    raise, or go to ``skipped`` with ``skip_bad``."""
+    with progress_bar(total=total, initial=initial, desc="embed", unit="file",
                       disable=None if progress is None else not progress) as bar:
         for item, res in iter_embeddings(embedder, items, hop=hop, aggregate=aggregate,
-                                         segmentation=segmentation, workers=workers):
+                                         segmentation=segmentation, workers=workers,
+                                         executor=executor):
             bar.update(1)
             if isinstance(res, Exception):
                 if not skip_bad:
                     raise res
                 skipped.append((item.name, getattr(res, "reason", str(res))))
                 continue
-            reps, s, e = res
-            names += [item.name] * len(reps)
-            starts.append(s)
-            ends.append(e)
-            blocks.append(reps)
+            yield (item, *res)
+
+
+def _frame(embedder, items, *, hop, aggregate, segmentation, workers, progress, skip_bad, pd):
+    names: List[str] = []
+    starts: List[np.ndarray] = []
+    ends: List[np.ndarray] = []
+    blocks: List[np.ndarray] = []
+    skipped: List[Tuple[str, str]] = []
+    for item, reps, s, e in _good_rows(embedder, items, skipped, hop=hop, aggregate=aggregate,
+                                       segmentation=segmentation, workers=workers,
+                                       progress=progress, skip_bad=skip_bad,
+                                       total=len(items)):
+        names += [item.name] * len(reps)
+        starts.append(s)
+        ends.append(e)
+        blocks.append(reps)
     width = embedder.embedding_size * (2 if aggregate == "mean+std" else 1)
     data = np.concatenate(blocks) if blocks else np.zeros((0, width), np.float32)
     index = pd.MultiIndex.from_arrays(
@@ -289,7 +319,8 @@ def embed_to_file(embedder, inputs: Sequence[PathLike], output: PathLike, *,
                   hop: Optional[float] = None, aggregate: Optional[str] = None,
                   segmentation: str = "windows", workers: Optional[int] = None,
                   progress: Optional[bool] = None, skip_bad: bool = False,
-                  resume: bool = True, parser: str = "auto") -> EmbedResult:
+                  resume: bool = True, parser: str = "auto",
+                  executor: Optional[Executor] = None) -> EmbedResult:
     """Embed files, folders or list files (see :func:`collect_inputs`) into ``output``.
 
     The suffix picks the format: ``.csv`` (columns ``file, start, end, rae_0, ...``; times in
@@ -297,7 +328,8 @@ def embed_to_file(embedder, inputs: Sequence[PathLike], output: PathLike, *,
     docstring). Rows go first into a resumable netCDF file (``output`` itself for ``.nc``,
     else ``<output>.embedding.nc``); an interrupted run keeps it as ``.partial`` and a rerun
     with the same model, inputs and options resumes after the last complete file. The output
-    appears atomically at the end.
+    appears atomically at the end. ``executor``: see :func:`iter_embeddings`
+    (:func:`rae_fast.distributed.embed`).
     """
     t0 = time.perf_counter()
     _check_embedder(embedder)
@@ -313,7 +345,7 @@ def embed_to_file(embedder, inputs: Sequence[PathLike], output: PathLike, *,
         "model": Path(embedder.path).name, "model_sha256": embedder.sha256,
         "hop_seconds": hop, "aggregate": aggregate, "segmentation": segmentation,
         "window_seconds": embedder.window_seconds, "sample_rate": embedder.sample_rate,
-        "inputs_sha256": _fingerprint(items), "columns": column_names(width, aggregate)}}
+        "inputs_sha256": files_fingerprint((it.name, it.path) for it in items), "columns": column_names(width, aggregate)}}
     stream = _stream_path(output)
     skipped: List[Tuple[str, str]] = []
     resumed = 0
@@ -324,24 +356,18 @@ def embed_to_file(embedder, inputs: Sequence[PathLike], output: PathLike, *,
             done = writer.written_filenames() if writer.resumed else set()
             todo = [it for it in items if it.name not in done]
             resumed = len(items) - len(todo)
-            with progress_bar(total=len(items), initial=resumed, desc="embed", unit="file",
-                              disable=None if progress is None else not progress) as bar:
-                for item, res in iter_embeddings(embedder, todo, hop=hop, aggregate=aggregate,
-                                                 segmentation=segmentation, workers=workers):
-                    bar.update(1)
-                    if isinstance(res, Exception):
-                        if not skip_bad:
-                            raise res
-                        skipped.append((item.name, getattr(res, "reason", str(res))))
-                        continue
-                    reps, s, e = res
-                    k = len(reps)
-                    writer.append(reps, [item.name] * k, chunk_nr=np.arange(k),
-                                  label_nominal=[item.label_nominal] * k,
-                                  cv_folds=np.repeat(np.asarray([item.cv_folds], np.int64)
-                                                     .reshape(1, n_folds), k, axis=0),
-                                  partition=[item.partition] * k,
-                                  extra={"start": s, "end": e})
+            for item, reps, s, e in _good_rows(
+                    embedder, todo, skipped, hop=hop, aggregate=aggregate,
+                    segmentation=segmentation, workers=workers, progress=progress,
+                    skip_bad=skip_bad, total=len(items), initial=resumed,
+                    executor=executor):
+                k = len(reps)
+                writer.append(reps, [item.name] * k, chunk_nr=np.arange(k),
+                              label_nominal=[item.label_nominal] * k,
+                              cv_folds=np.repeat(np.asarray([item.cv_folds], np.int64)
+                                                 .reshape(1, n_folds), k, axis=0),
+                              partition=[item.partition] * k,
+                              extra={"start": s, "end": e})
             writer.close(extra_attrs={"skipped_files": [f"{n}: {r}" for n, r in skipped]})
         except BaseException:
             writer.abort()

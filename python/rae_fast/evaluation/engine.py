@@ -2,8 +2,8 @@
 parallel threads, one torch thread each, results independent of ``n_jobs``)."""
 from __future__ import annotations
 
+import contextlib
 import logging
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -11,6 +11,7 @@ import numpy as np
 from .metrics import accuracy, check_class_indices, confusion_matrix, uar
 from .mlp import MLPClassifier, resolve_device, torch_threads
 from .results import EvaluationResult
+from .._executor import Executor, ThreadExecutor
 from .._validation import check_bool, check_int, default_threads
 from .components import WeightedStandardScaler, _vote, make_classifier, upsample_indices
 
@@ -62,7 +63,8 @@ def evaluate_splits(X, y, splits: Sequence[Tuple[Any, Any]], *, class_names=None
                     repeat: int = 1, seed: int = 0, n_jobs: Optional[int] = None,
                     feature_weights=None, split_names: Optional[Sequence[str]] = None,
                     settings: Optional[Dict[str, Any]] = None,
-                    progress: Optional[bool] = False) -> EvaluationResult:
+                    progress: Optional[bool] = False,
+                    executor: Optional[Executor] = None) -> EvaluationResult:
     """Train and evaluate a classifier on each ``(train_idx, eval_idx)`` split of ``X``.
 
     Parameters
@@ -103,6 +105,12 @@ def evaluate_splits(X, y, splits: Sequence[Tuple[Any, Any]], *, class_names=None
         Labels and metadata stored in the result.
     progress : bool or None
         Progress bar over the splits (None: when standard error is a terminal).
+    executor : optional
+        Run the splits x repeats elsewhere (:func:`rae_fast.distributed.cross_validate` &
+        co. pass a Ray executor, which sends ``X`` once): each task trains with the same seed
+        as here and the torch thread count chosen here, so the result equals the local one
+        (on machines with the same CPU kind). ``n_jobs`` then only sets what ``settings``
+        records. Default: ``n_jobs`` threads of this process.
 
     Returns
     -------
@@ -214,49 +222,25 @@ def evaluate_splits(X, y, splits: Sequence[Tuple[Any, Any]], *, class_names=None
             n_jobs = _default_jobs(len(tasks))
         n_jobs = check_int(n_jobs, "n_jobs", 1)
 
-    def run(task):
-        r, s = task
-        tr, ev = checked[s]
-        ss = np.random.SeedSequence([seed, r, s])
-        task_seed = int(ss.generate_state(1)[0] & 0x7FFFFFFF)
-        rng = np.random.default_rng(ss)
-        if upsample:
-            tr = tr[upsample_indices(y[tr])]
-        tr = rng.permutation(tr)
-        model = make_classifier(classifier, feature_weights=feature_weights,
-                                random_state=task_seed, **params)
-        model.fit(X[tr], y[tr])
-        pred = np.asarray(model.predict(X[ev]), dtype=np.int64)
-        truth = y[ev]
-        if majority_vote_:
-            _, pred, first = _vote(groups[ev], pred, k)
-            truth = truth[first]
-        a, u = accuracy(truth, pred), uar(truth, pred, k)
-        log.info("%s%s: accuracy %.2f %%, UAR %.2f %%", names[s],
-                 f" (repeat {r + 1})" if repeat > 1 else "", 100 * a, 100 * u)
-        return a, u, confusion_matrix(truth, pred, k)
+    shared = dict(X=X, y=y, splits=checked, seed=seed, upsample=upsample,
+                  classifier=classifier, params=params, feature_weights=feature_weights,
+                  majority_vote=majority_vote_, groups=groups, k=k, names=names, repeat=repeat,
+                  torch_threads=None)
+    if executor is None:
+        executor = ThreadExecutor(1 if len(tasks) == 1 else n_jobs, max_pending=len(tasks))
+    elif not executor.in_process:
+        shared["torch_threads"] = torch_n   # set in each worker process, around each split
 
     from ..progress import progress as progress_bar
 
     results: Dict[Tuple[int, int], Tuple[float, float, np.ndarray]] = {}
-    with torch_threads(torch_n):
-        with progress_bar(total=len(tasks), desc="evaluate", unit="split",
-                      disable=None if progress is None else not progress) as bar:
-            if n_jobs == 1 or len(tasks) == 1:
-                for t in tasks:
-                    results[t] = run(t)
-                    bar.update(1)
-            else:
-                with ThreadPoolExecutor(max_workers=n_jobs) as pool:
-                    futures = {t: pool.submit(run, t) for t in tasks}
-                    try:
-                        for t in tasks:
-                            results[t] = futures[t].result()
-                            bar.update(1)
-                    except BaseException:
-                        for f in futures.values():
-                            f.cancel()
-                        raise
+    with torch_threads(torch_n if executor.in_process else None), \
+            progress_bar(total=len(tasks), desc="evaluate", unit="split",
+                         disable=None if progress is None else not progress) as bar, \
+            contextlib.closing(executor.imap(_run_split, tasks, shared)) as done:
+        for t, res in zip(tasks, done):
+            results[t] = res
+            bar.update(1)
     acc = np.array([[results[(r, s)][0] for s in range(len(checked))] for r in range(repeat)])
     uars = np.array([[results[(r, s)][1] for s in range(len(checked))] for r in range(repeat)])
     cms = np.array([[results[(r, s)][2] for s in range(len(checked))] for r in range(repeat)])
@@ -270,6 +254,35 @@ def evaluate_splits(X, y, splits: Sequence[Tuple[Any, Any]], *, class_names=None
     info.update(settings or {})
     return EvaluationResult(class_names=class_names, accuracies=acc, uars=uars,
                             confusion_matrices=cms, split_names=names, settings=info)
+
+
+def _run_split(task: Tuple[int, int], shared: Dict[str, Any]
+               ) -> Tuple[float, float, np.ndarray]:
+    """Train and score repeat ``r`` of split ``s`` (module level: an executor may run it in
+    another process). Seeds: ``SeedSequence([seed, r, s])``."""
+    r, s = task
+    y, k = shared["y"], shared["k"]
+    tr, ev = shared["splits"][s]
+    ss = np.random.SeedSequence([shared["seed"], r, s])
+    task_seed = int(ss.generate_state(1)[0] & 0x7FFFFFFF)
+    rng = np.random.default_rng(ss)
+    if shared["upsample"]:
+        tr = tr[upsample_indices(y[tr])]
+    tr = rng.permutation(tr)
+    X = shared["X"]
+    with torch_threads(shared["torch_threads"]):
+        model = make_classifier(shared["classifier"], feature_weights=shared["feature_weights"],
+                                random_state=task_seed, **shared["params"])
+        model.fit(X[tr], y[tr])
+        pred = np.asarray(model.predict(X[ev]), dtype=np.int64)
+    truth = y[ev]
+    if shared["majority_vote"]:
+        _, pred, first = _vote(shared["groups"][ev], pred, k)
+        truth = truth[first]
+    a, u = accuracy(truth, pred), uar(truth, pred, k)
+    log.info("%s%s: accuracy %.2f %%, UAR %.2f %%", shared["names"][s],
+             f" (repeat {r + 1})" if shared["repeat"] > 1 else "", 100 * a, 100 * u)
+    return a, u, confusion_matrix(truth, pred, k)
 
 
 def _jsonable(params: Dict[str, Any]) -> Dict[str, Any]:

@@ -132,7 +132,7 @@ def _labelled_classes(dataset: DataSet, used: np.ndarray, what: str):
 def cross_validate(dataset: DataSet, classifier="mlp", *, repeat: int = 1, seed: int = 0,
                    upsample: bool = False, majority_vote: bool = False,
                    n_jobs: Optional[int] = None, progress: Optional[bool] = False,
-                   **classifier_params) -> EvaluationResult:
+                   executor=None, **classifier_params) -> EvaluationResult:
     """Cross-validated evaluation over the folds stored in ``dataset`` (auDeep's protocol).
 
     Fold ``f`` trains on the instances with ``cv_folds[:, f] == 0`` and evaluates on those
@@ -144,8 +144,9 @@ def cross_validate(dataset: DataSet, classifier="mlp", *, repeat: int = 1, seed:
     dataset : DataSet
         Labelled representations with ``cv_folds`` (features of any shape, flattened).
     classifier : ``"mlp"``, ``"svm"`` or a scikit-learn classifier
-    repeat, seed, upsample, majority_vote, n_jobs, progress
-        See :func:`evaluate_splits`.
+    repeat, seed, upsample, majority_vote, n_jobs, progress, executor
+        See :func:`evaluate_splits` (:func:`rae_fast.distributed.cross_validate` runs the
+        folds on Ray).
     **classifier_params
         E.g. ``epochs=400, dropout=0.4`` (MLP) or ``C=0.1`` (SVM).
 
@@ -187,7 +188,7 @@ def cross_validate(dataset: DataSet, classifier="mlp", *, repeat: int = 1, seed:
         X, np.where(y < 0, 0, y), splits, class_names=class_names, classifier=classifier,
         classifier_params=classifier_params, groups=dataset.filenames, upsample=upsample,
         majority_vote=majority_vote, repeat=repeat, seed=seed, n_jobs=n_jobs,
-        feature_weights=weights, split_names=names, progress=progress,
+        feature_weights=weights, split_names=names, progress=progress, executor=executor,
         settings={"protocol": f"{dataset.n_folds}-fold cross-validation"})
 
 
@@ -199,7 +200,7 @@ def evaluate_partitions(dataset: DataSet, train_partitions, eval_partitions,
                         classifier="mlp", *, repeat: int = 1, seed: int = 0,
                         upsample: bool = False, majority_vote: bool = False,
                         n_jobs: Optional[int] = None, progress: Optional[bool] = False,
-                        **classifier_params) -> EvaluationResult:
+                        executor=None, **classifier_params) -> EvaluationResult:
     """Train on some partitions of ``dataset``, evaluate on others (auDeep's partitioned
     evaluation, e.g. train -> devel while tuning, train+devel -> test at the end).
 
@@ -209,7 +210,9 @@ def evaluate_partitions(dataset: DataSet, train_partitions, eval_partitions,
         Labelled representations with partition information.
     train_partitions, eval_partitions : partition name / value / :class:`Partition` or list
         ``"train"``, ``"devel"``, ``"test"`` (case-insensitive) or 0, 1, 2.
-    classifier, repeat, seed, upsample, majority_vote, n_jobs, progress, **classifier_params
+    classifier, repeat, seed, upsample, majority_vote, n_jobs, progress, executor
+        As in :func:`cross_validate`.
+    **classifier_params
         As in :func:`cross_validate`.
 
     >>> res = evaluate_partitions(ds, "train", "devel", "svm", C=0.01)   # doctest: +SKIP
@@ -239,7 +242,7 @@ def evaluate_partitions(dataset: DataSet, train_partitions, eval_partitions,
         classifier_params=classifier_params, groups=dataset.filenames, upsample=upsample,
         majority_vote=majority_vote, repeat=repeat, seed=seed, n_jobs=n_jobs,
         feature_weights=weights, split_names=[f"{tname} -> {ename}"],
-        progress=progress,
+        progress=progress, executor=executor,
         settings={"protocol": f"partitioned evaluation ({tname} -> {ename})"})
 
 

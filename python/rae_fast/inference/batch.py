@@ -2,17 +2,22 @@
 (reconstructions and their RMSE), streamed batch by batch into atomically renamed netCDF files."""
 from __future__ import annotations
 
+import contextlib
 import csv
+import dataclasses
 import hashlib
 import io
 import json
 import logging
 import os
+import tempfile
+import threading
 from pathlib import Path
-from typing import Optional, Tuple, Union
+from typing import Dict, Optional, Tuple, Union
 
 import numpy as np
 
+from .._executor import Executor
 from .._io import atomic_write_text, partial_path
 from .._validation import check_int
 from ..dataset import DataSetWriter, load
@@ -79,9 +84,85 @@ def _open_input(input_path: PathLike, num_features: int):
     return ds
 
 
+# ------------------------------------------------------------- encoding in other processes
+
+@dataclasses.dataclass(frozen=True)
+class _ModelSpec:
+    """An ONNX model as sent to other processes: its bytes (so that the workers need no copy
+    of the file) and how to run it."""
+    name: str
+    sha256: str
+    data: bytes = dataclasses.field(repr=False)
+    device: str
+    n_threads: int
+    chunk_size: int
+
+
+def _model_spec(runner: ModelRunner, n_threads: int) -> _ModelSpec:
+    if not isinstance(runner, OnnxModel):
+        raise TypeError(f"running generate on other processes needs an exported ONNX model "
+                        f"(OnnxModel or an .onnx path), got {type(runner).__name__}")
+    data = runner.path.read_bytes()
+    if hashlib.sha256(data).hexdigest() != runner.sha256:
+        raise ValueError(f"{runner.path} changed since it was loaded; load it again")
+    return _ModelSpec(runner.path.name, runner.sha256, data, runner.device, n_threads,
+                      runner.chunk_size)
+
+
+_WORKER_CACHE: Dict[tuple, object] = {}
+_WORKER_LOCK = threading.Lock()
+
+
+def _worker_model(spec: _ModelSpec) -> OnnxModel:
+    """One :class:`OnnxModel` per model and settings in a worker process (kept between
+    tasks), loaded from the bytes of the spec."""
+    key = ("model", spec.sha256, spec.device, spec.n_threads, spec.chunk_size)
+    with _WORKER_LOCK:
+        model = _WORKER_CACHE.get(key)
+        if model is None:
+            folder = Path(tempfile.mkdtemp(prefix="rae_fast_model_"))
+            path = folder / spec.name
+            path.write_bytes(spec.data)
+            model = OnnxModel(path, device=spec.device, n_threads=spec.n_threads,
+                              chunk_size=spec.chunk_size)
+            if model.sha256 != spec.sha256:           # pragma: no cover - a corrupted copy
+                raise ValueError(f"{spec.name}: the copy on this worker differs from the model")
+            _WORKER_CACHE[key] = model
+    return model
+
+
+def _worker_input(input_path: str, fingerprint: str):
+    """The lazily opened input data set of a worker process (kept between tasks), checked
+    against the driver's fingerprint so that a node never reads another file of that name."""
+    key = ("input", input_path, fingerprint)
+    with _WORKER_LOCK:
+        ds = _WORKER_CACHE.get(key)
+        if ds is None:
+            if not os.path.exists(input_path):
+                raise FileNotFoundError(f"{input_path} is not readable on this worker; the input "
+                                        f"must be on storage that every node reads (same path)")
+            ds = load(input_path, lazy=True)
+            if input_fingerprint(input_path, ds) != fingerprint:
+                ds.close()
+                raise ValueError(f"{input_path} on this worker is not the file the driver "
+                                 f"reads (other size, time or instances)")
+            _WORKER_CACHE[key] = ds
+    return ds
+
+
+def _encode_range(bounds: Tuple[int, int], spec: _ModelSpec, input_path: str,
+                  fingerprint: str) -> np.ndarray:
+    """Representations of instances ``bounds[0]:bounds[1]`` of the input (module level: an
+    executor may run it in another process)."""
+    a, b = bounds
+    ds = _worker_input(input_path, fingerprint)
+    x = np.asarray(ds.features[a:b], dtype=np.float32)
+    return _worker_model(spec).encode(x)
+
+
 def generate(model, input_path: PathLike, output_path: PathLike, batch_size: int = 500,
              device: str = "auto", n_threads: Optional[int] = None, resume: bool = True,
-             progress: Optional[bool] = None) -> Path:
+             progress: Optional[bool] = None, executor: Optional[Executor] = None) -> Path:
     """Write the representations of every instance of a stored data set.
 
     Parameters
@@ -107,6 +188,13 @@ def generate(model, input_path: PathLike, output_path: PathLike, batch_size: int
         starts again. A model object without a file (no ``path``/``sha256``) never resumes.
     progress : bool or None
         Progress bar (``None``: on a terminal only).
+    executor : optional
+        Encode the batches elsewhere (:func:`rae_fast.distributed.generate` passes a Ray
+        executor): each batch is read from ``input_path`` and encoded by a worker (the input
+        must be readable at the same path there; the ONNX model's bytes are sent along, with
+        one ONNX Runtime thread per worker); this process writes the results in order. The
+        output is the same as without an executor (each instance is computed independently
+        of the others). Needs an ONNX model (:class:`OnnxModel` or a path).
 
     Returns
     -------
@@ -160,9 +248,20 @@ def generate(model, input_path: PathLike, output_path: PathLike, batch_size: int
                 log.info("resuming %s after %d of %d instances", output_path, start, n)
             with writer, progress_bar(total=n, initial=start, desc="generate", unit="inst",
                                       disable=None if progress is None else not progress) as bar:
-                for a, b, x in ds.iter_batches(batch_size, start=start):
-                    writer.append(runner.encode(x), **ds.instance_metadata(slice(a, b)))
-                    bar.update(b - a)
+                if executor is None:
+                    for a, b, x in ds.iter_batches(batch_size, start=start):
+                        writer.append(runner.encode(x), **ds.instance_metadata(slice(a, b)))
+                        bar.update(b - a)
+                else:
+                    spec = _model_spec(runner, 1)
+                    ranges = [(a, min(n, a + batch_size)) for a in range(start, n, batch_size)]
+                    source = str(Path(input_path).resolve())
+                    with contextlib.closing(executor.imap(
+                            _encode_range, ranges, spec, source,
+                            attrs["representation"]["input_fingerprint"])) as results:
+                        for (a, b), reps in zip(ranges, results):
+                            writer.append(reps, **ds.instance_metadata(slice(a, b)))
+                            bar.update(b - a)
         finally:
             ds.close()
     finally:

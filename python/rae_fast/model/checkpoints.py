@@ -169,12 +169,16 @@ def _state_bytes(obj) -> int:
 
 
 def _save_checkpoint(run_dir: Path, epoch: int, model, optimizer, dev, model_config,
-                     tc: TrainingConfig, loss: float, keep: Optional[int]) -> Path:
+                     tc: TrainingConfig, loss: float, keep: Optional[int],
+                     ranks_rng: Optional[List[torch.Tensor]] = None) -> Path:
+    rng = _rng_state(dev)
+    if ranks_rng is not None:       # data-parallel: every rank's random state
+        rng["ranks"] = [r.cpu() for r in ranks_rng]
     ckpt = {
         "format": "rae_fast.checkpoint", "format_version": CHECKPOINT_FORMAT,
         "rae_fast_version": __version__, "epoch": epoch, "loss": float(loss),
         "model": {k: v.detach().cpu() for k, v in model.state_dict().items()},
-        "optimizer": optimizer.state_dict(), "rng": _rng_state(dev),
+        "optimizer": optimizer.state_dict(), "rng": rng,
         "model_config": model_config.to_dict(), "training_config": tc.to_dict(),
     }
     path = run_dir / "checkpoints" / f"epoch_{epoch:04d}.pt"

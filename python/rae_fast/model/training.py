@@ -221,7 +221,8 @@ def train(features, run_dir: PathLike, model_config: Optional[AutoencoderConfig]
           device: Union[str, torch.device] = "auto", n_threads: Optional[int] = None,
           progress: Optional[bool] = None, keep_checkpoints: Optional[int] = 3,
           tensorboard: bool = True, run_info: Optional[Dict[str, Any]] = None,
-          on_epoch_end: Optional[Callable[[int, float], None]] = None) -> TrainResult:
+          on_epoch_end: Optional[Callable[[int, float], None]] = None,
+          process_group=None) -> TrainResult:
     """Train (or continue training) a recurrent autoencoder; write checkpoints to ``run_dir``.
 
     Parameters
@@ -259,6 +260,11 @@ def train(features, run_dir: PathLike, model_config: Optional[AutoencoderConfig]
         Extra JSON-serialisable facts stored in ``config.json`` (e.g. the input file names).
     on_epoch_end : callable(epoch, loss), optional
         Called after each epoch's checkpoint is written.
+    process_group : rae_fast.model.parallel.ProcessGroup, optional
+        Train as one rank of a data-parallel group (set by
+        :func:`rae_fast.model.parallel.train_parallel` and :func:`rae_fast.distributed.train`,
+        which explain the scheme): the global ``batch_size`` is shared among the ranks, and
+        rank 0 alone writes ``run_dir``. ``None``: this process trains alone.
 
     Returns
     -------
@@ -293,6 +299,8 @@ def train(features, run_dir: PathLike, model_config: Optional[AutoencoderConfig]
     check_int(keep_checkpoints, "keep_checkpoints", 1, allow_none=True)
     check_int(n_threads, "n_threads", 1, allow_none=True)
     dev = resolve_device(device)
+    pg = process_group
+    writes = pg is None or pg.is_writer
     data = _Data(features)
     config_path = run_dir / "config.json"
 
@@ -343,6 +351,9 @@ def train(features, run_dir: PathLike, model_config: Optional[AutoencoderConfig]
             run_config["info"] = json.loads(json.dumps(run_info))
         except (TypeError, ValueError) as exc:
             raise TypeError(f"run_info must be JSON-serialisable: {exc}") from None
+    if pg is not None:
+        run_config["data_parallel"] = {"world_size": pg.world_size, "backend": pg.backend}
+        pg.barrier()            # every rank has checked run_dir before rank 0 writes it
     config_text = json.dumps(run_config, indent=2, sort_keys=True) + "\n"
     prev_threads = torch.get_num_threads()
     fork_devices = [dev.index if dev.index is not None else torch.cuda.current_device()] \
@@ -351,21 +362,24 @@ def train(features, run_dir: PathLike, model_config: Optional[AutoencoderConfig]
     created = [d for d in (*[run_dir, *run_dir.parents][::-1], run_dir / "checkpoints")
                if not d.exists()]                           # folders this call makes, in order
     try:
-        run_dir.mkdir(parents=True, exist_ok=True)
-        (run_dir / "checkpoints").mkdir(exist_ok=True)
         # A new run records its configuration first. A continued run rewrites it only once
         # its first new checkpoint is written: a resume that fails (no usable checkpoint, a
-        # full disk...) leaves config.json as it was.
-        config_written = False
-        if not resume:
-            atomic_write_text(config_path, config_text)
-            config_written = True
+        # full disk...) leaves config.json as it was. Data-parallel: rank 0 alone writes.
+        config_written = not writes
+        if writes:
+            run_dir.mkdir(parents=True, exist_ok=True)
+            (run_dir / "checkpoints").mkdir(exist_ok=True)
+            if not resume:
+                atomic_write_text(config_path, config_text)
+                config_written = True
         if n_threads is not None:
             torch.set_num_threads(int(n_threads))
         with torch.random.fork_rng(devices=fork_devices):
             torch.manual_seed(tc.seed)
             model = RecurrentAutoencoder(model_config).to(dev)
             optimizer = torch.optim.Adam(model.parameters(), lr=tc.learning_rate)
+            if pg is not None:
+                pg.seed_rank(tc.seed)
             epoch = 0
             ckpt = _restore(run_dir, model, optimizer, dev) if resume else None
             if ckpt is not None:
@@ -373,6 +387,8 @@ def train(features, run_dir: PathLike, model_config: Optional[AutoencoderConfig]
                     group["lr"] = tc.learning_rate
                 _set_rng_state(ckpt["rng"], dev)
                 epoch = int(ckpt["epoch"])
+                if pg is not None:
+                    pg.restore_rng(ckpt["rng"], tc.seed, epoch)
                 log.info("continuing %s after epoch %d", run_dir, epoch)
             loss_path = run_dir / "loss.csv"
             rows = _read_loss_log(loss_path, epoch)
@@ -385,17 +401,21 @@ def train(features, run_dir: PathLike, model_config: Optional[AutoencoderConfig]
             if epoch >= tc.num_epochs:
                 log.info("%s already completed %d of %d epochs; nothing to do", run_dir, epoch,
                          tc.num_epochs)
-            else:
+            elif writes:
                 writer = _tensorboard_writer(run_dir, tensorboard)
+            net = model if pg is None else pg.wrap(model)
             n_batches = math.ceil(data.n / tc.batch_size)
             while epoch < tc.num_epochs:
                 epoch += 1
                 t0 = time.perf_counter()
-                epoch_loss = _train_epoch(model, optimizer, data, tc, epoch, dev, n_batches,
-                                          progress, writer)
+                epoch_loss = _train_epoch(net, optimizer, data, tc, epoch, dev, n_batches,
+                                          progress if writes else False, writer, pg)
                 seconds = time.perf_counter() - t0
+                ranks_rng = None if pg is None else pg.gather_rng(torch.get_rng_state())
+                if not writes:
+                    continue
                 _save_checkpoint(run_dir, epoch, model, optimizer, dev, model_config, tc,
-                                 epoch_loss, keep_checkpoints)
+                                 epoch_loss, keep_checkpoints, ranks_rng=ranks_rng)
                 if not config_written:
                     atomic_write_text(config_path, config_text)
                     config_written = True
@@ -410,8 +430,10 @@ def train(features, run_dir: PathLike, model_config: Optional[AutoencoderConfig]
                          seconds)
                 if on_epoch_end is not None:
                     on_epoch_end(epoch, epoch_loss)
+        if pg is not None:
+            pg.barrier()        # the other ranks return once rank 0 has written everything
     except BaseException:
-        if not resume and not list_checkpoints(run_dir):
+        if writes and not resume and not list_checkpoints(run_dir):
             # a new run that stopped before its first checkpoint (Ctrl-C, a full disk): leave
             # nothing behind, so that the same command simply starts again
             with contextlib.suppress(OSError):
@@ -466,7 +488,7 @@ def _restore(run_dir: Path, model, optimizer, dev: torch.device) -> Optional[Dic
 
 
 def _train_epoch(model, optimizer, data: _Data, tc: TrainingConfig, epoch: int,
-                 dev: torch.device, n_batches: int, progress, writer) -> float:
+                 dev: torch.device, n_batches: int, progress, writer, pg=None) -> float:
     model.train()
     order = (np.random.default_rng([tc.seed, epoch]).permutation(data.n) if tc.shuffle
              else np.arange(data.n))
@@ -476,12 +498,16 @@ def _train_epoch(model, optimizer, data: _Data, tc: TrainingConfig, epoch: int,
                       disable=None if progress is None else not progress) as bar:
         for step in range(n_batches):
             idx = order[step * tc.batch_size:(step + 1) * tc.batch_size]
-            x, lengths = data.batch(idx)
+            part, real = (idx, True) if pg is None else pg.shard(idx)
+            x, lengths = data.batch(part)
             x = x.to(dev, non_blocking=True)
             optimizer.zero_grad(set_to_none=True)
             recon, _ = model(x, lengths)
-            loss = rmse(recon, x, lengths)
-            value = float(loss.detach())
+            if pg is None:
+                loss = rmse(recon, x, lengths)
+                value = float(loss.detach())
+            else:               # this rank's share of the global batch's RMSE
+                loss, value = pg.rmse_loss(recon, x, lengths, real)
             if not math.isfinite(value):
                 raise ValueError(f"the loss became {value} at epoch {epoch}, step {step + 1}; "
                                  "lower the learning rate (checkpoints of earlier epochs are "

@@ -9,19 +9,18 @@ common one), settings that cannot work at that rate, and one feature shape
 from __future__ import annotations
 
 import collections
+import contextlib
 import dataclasses
-import hashlib
 import logging
 import math
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import numpy as np
 
-from .._io import printable
-from .._parallel import ordered_map
+from .._executor import Executor, ThreadExecutor
+from .._io import files_fingerprint, printable
 from .._validation import check_int, default_threads
 from ..audio import AudioError, AudioInfo, PathLike, audio_info
 from ..dataset import DataSetWriter
@@ -184,23 +183,22 @@ class PreprocessResult:
     notes: Dict[str, str] = dataclasses.field(default_factory=dict)
 
 
-def _files_fingerprint(instances) -> str:
-    h = hashlib.sha256()
-    for inst in instances:
-        try:
-            st = inst.path.stat()
-            stamp = f"{st.st_size}:{st.st_mtime_ns}"
-        except OSError:
-            stamp = "missing"
-        h.update(f"{inst.filename}\0{stamp}\0".encode())
-    return h.hexdigest()
-
-
 def _info_or_error(inst):
     try:
         return audio_info(inst.path)
     except AudioError as exc:
         return exc
+
+
+def _features_or_error(inst, settings: FeatureSettings):
+    """``(features, offsets)`` of one file, or an :class:`AudioError` naming it (module level:
+    an executor may run it in another process)."""
+    try:
+        return extract_features(inst.path, settings, return_offsets=True)
+    except AudioError as exc:
+        return exc
+    except (OSError, ValueError) as exc:   # anything else about this file: name it
+        return AudioError(inst.path, str(exc) or type(exc).__name__)
 
 
 def _target_frames(info: AudioInfo, sr: int) -> int:
@@ -340,7 +338,8 @@ def preprocess(basedir: PathLike, output: PathLike, settings: FeatureSettings = 
                parser: str = "auto", parser_options: Optional[Dict[str, Any]] = None,
                workers: Optional[int] = None, skip_bad: bool = False, resume: bool = True,
                progress: Optional[bool] = None,
-               on_resolved: Optional[Callable[[str, str], None]] = None) -> PreprocessResult:
+               on_resolved: Optional[Callable[[str, str], None]] = None,
+               executor: Optional[Executor] = None) -> PreprocessResult:
     """Turn an audio collection into a netCDF data set of features, streaming to disk.
 
     Parses ``basedir`` (:func:`rae_fast.layouts.parse_dataset`), checks every file's header
@@ -375,6 +374,11 @@ def preprocess(basedir: PathLike, output: PathLike, settings: FeatureSettings = 
     on_resolved : callable, optional
         Called as ``on_resolved(parameter, text)`` for each ``"auto"`` value chosen
         (``"sr"``, ``"fixed_length"``), before any feature is computed (default: logged).
+    executor : optional
+        Where the headers are read and the features computed
+        (:class:`rae_fast._executor.ThreadExecutor` with ``workers`` threads by default;
+        :func:`rae_fast.distributed.preprocess` passes a Ray executor). The output does not
+        depend on it: results are written in the collection's order.
 
     Returns
     -------
@@ -398,6 +402,8 @@ def preprocess(basedir: PathLike, output: PathLike, settings: FeatureSettings = 
     if not isinstance(settings, FeatureSettings):
         raise TypeError(f"settings must be a FeatureSettings, got {type(settings).__name__}")
     workers = default_threads() if workers is None else check_int(workers, "workers", 1, 1024)
+    if executor is None:
+        executor = ThreadExecutor(workers, max_pending=4 * workers, name="rae-preprocess")
     t0 = time.perf_counter()
     output = Path(output)
     parsed = parse_dataset(basedir, parser, **(parser_options or {}))
@@ -408,9 +414,8 @@ def preprocess(basedir: PathLike, output: PathLike, settings: FeatureSettings = 
     # 1. headers of every file, in parallel: report all unusable files at once
     bad: List[Tuple[str, str]] = []
     readable = []
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        infos = pool.map(_info_or_error, instances)  # consumed as they come: memory stays flat
-        for inst, info in zip(instances, infos):
+    with contextlib.closing(executor.imap(_info_or_error, instances, chunk=256)) as infos:
+        for inst, info in zip(instances, infos):   # consumed as they come: memory stays flat
             if isinstance(info, AudioError):
                 bad.append((inst.filename, info.reason))
             else:
@@ -447,19 +452,11 @@ def preprocess(basedir: PathLike, output: PathLike, settings: FeatureSettings = 
         (on_resolved or _log_choice)(parameter, text)
     shape = next(iter(shapes))
 
-    def work(inst):
-        try:
-            return extract_features(inst.path, settings, return_offsets=True)
-        except AudioError as exc:
-            return exc
-        except (OSError, ValueError) as exc:   # anything else about this file: name it
-            return AudioError(inst.path, str(exc) or type(exc).__name__)
-
     attrs = settings.to_attrs()
     attrs.update({"source.parser": parsed.parser,
                   "source.basedir": printable(Path(basedir).resolve()),
                   "source.n_files": len(instances),
-                  "source.files_sha256": _files_fingerprint(instances),
+                  "source.files_sha256": files_fingerprint((i.filename, i.path) for i in instances),
                   "source.parser_options": dict(parser_options or {}),
                   **_source_signal(settings, rate, good_lengths)})
     if notes:
@@ -472,9 +469,9 @@ def preprocess(basedir: PathLike, output: PathLike, settings: FeatureSettings = 
         resumed_files = len(good) - len(todo)
         n_bad_late = 0
         with progress_bar(total=len(good), initial=resumed_files, desc="preprocess",
-                          unit="file", disable=None if progress is None else not progress) as bar:
-            for inst, result in ordered_map(work, todo, workers, max_pending=4 * workers,
-                                            name="rae-preprocess"):
+                          unit="file", disable=None if progress is None else not progress) as bar, \
+                contextlib.closing(executor.imap(_features_or_error, todo, settings)) as results:
+            for inst, result in zip(todo, results):
                 if isinstance(result, AudioError):
                     if not skip_bad:
                         raise result
