@@ -505,3 +505,14 @@ def test_cli_encode_decode(runs, messy, tmp_path, capsys):
                  str(tmp_path / "e")]) == 2
     assert "does not exist" in capsys.readouterr().err
     assert not (tmp_path / "e").exists()
+
+
+def test_modify_keeps_the_offsets(runs, tmp_path):
+    feat, _, _ = runs
+    out = tmp_path / "folds.nc"
+    assert main(["modify", str(feat), "--add-cv-setup", "2", "--output", str(out)]) == 0
+    a, b = read_extra_columns(feat), read_extra_columns(out)
+    assert set(OFFSET_COLUMNS) <= set(b)
+    for c in OFFSET_COLUMNS:
+        np.testing.assert_array_equal(a[c], b[c])
+    assert load(out).n_folds == 2
