@@ -95,7 +95,8 @@ def _train(specs: Path, run: Path, layers: int, units: int, epochs: int, threads
     t = time.perf_counter()
     train(ds.features, run, AutoencoderConfig(num_features=ds.feature_shape[1], num_units=units,
                                               num_layers=layers),
-          TrainingConfig(num_epochs=epochs, batch_size=64, seed=0), resume=True,
+          TrainingConfig(num_epochs=epochs, batch_size=64, seed=0),
+          resume=(run / "checkpoints").is_dir(),
           n_threads=threads, progress=False, tensorboard=False,
           run_info={"frontend": fe.to_dict()})
     export_encoder(run, run / "encoder.onnx")
@@ -106,7 +107,7 @@ def _train(specs: Path, run: Path, layers: int, units: int, epochs: int, threads
 
 def corpus(name: str, audio: Path, work: Path, pre: dict, layers: int, units: int,
            epochs: int, n_clips: int, n_iter: int, threads: int) -> dict:
-    from rae_fast.codec import dataset_to_audio, decode_codes, encode_files, read_codes
+    from rae_fast.codec import decode_codes, encode_files, read_codes
     from rae_fast.dataset import load
     from rae_fast.preprocessing import FeatureSettings, FrontEnd, preprocess
 
@@ -154,20 +155,29 @@ def corpus(name: str, audio: Path, work: Path, pre: dict, layers: int, units: in
             "bits_per_s_codes": code_bits / res.audio_seconds,
             "bits_per_s_codes_side": (code_bits + side_bits) / res.audio_seconds,
             "bits_per_s_file": res.bits_per_second, "encode_s": t_enc, "decode_s": t_dec}
-    # the ceiling: Griffin-Lim of the unencoded features (the same inversion code path)
-    ceil_dir = work / "ceiling"
-    if not ceil_dir.is_dir():
-        dataset_to_audio(specs, specs, ceil_dir, n_iter=n_iter, progress=False,
-                         n_threads=threads)
-    ceiling = {p.stem: p for p in ceil_dir.rglob("*.wav")}
+    # the ceiling: Griffin-Lim of the unencoded features (the same inversion as decode)
+    from rae_fast.dataset import read_extra_columns
+    from rae_fast.preprocessing.inverse import features_to_audio
 
+    ds = load(specs)
+    extra = read_extra_columns(specs)
+    rows = {}
+    for i, f in enumerate(ds.filenames):
+        rows.setdefault(str(f), []).append(i)
+    ceiling = {}
+    t = time.perf_counter()
+    for p in chosen:
+        idx = sorted(rows[p.relative_to(audio).as_posix()], key=lambda i: ds.chunk_nr[i])
+        ceiling[p.stem] = features_to_audio(
+            np.asarray(ds.features)[idx], fe.settings, sr, {c: extra[c][idx] for c in extra},
+            chunks=len(idx), n_iter=n_iter, n_threads=threads)[0]
+    out["ceiling_s"] = time.perf_counter() - t
     per = {}
     for p in chosen:
         y = _mono_at(p, sr)
         est = {f"autoencoder, {d} codes": sf.read(str(decoded[d][p.stem]), dtype="float32")[0]
                for d in decoded}
-        est["Griffin-Lim of the unencoded spectrogram (ceiling)"] = \
-            sf.read(str(ceiling[p.stem]), dtype="float32")[0]
+        est["Griffin-Lim of the unencoded spectrogram (ceiling)"] = ceiling[p.stem]
         for sub, csr in (("OPUS", 8000), ("OPUS", 16000), ("VORBIS", sr)):
             z, bits = _ogg(y, sr, sub, csr)
             key = f"Ogg {sub.title()} at {csr // 1000} kHz, compression level 1.0"
@@ -211,10 +221,10 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--work", type=Path, required=True)
     p.add_argument("--data", type=Path, default=DEFAULT_DATA, help="ESC-10 recordings")
-    p.add_argument("--esc10-epochs", type=int, default=4)
-    p.add_argument("--esc10-units", type=int, default=128)
+    p.add_argument("--esc10-epochs", type=int, default=3)
+    p.add_argument("--esc10-units", type=int, default=64)
     p.add_argument("--esc10-clips", type=int, default=0, help="clips measured (0: all)")
-    p.add_argument("--synth-epochs", type=int, default=40)
+    p.add_argument("--synth-epochs", type=int, default=20)
     p.add_argument("--iterations", type=int, default=32, help="Griffin-Lim iterations")
     p.add_argument("--threads", type=int, default=default_threads())
     p.add_argument("--skip-esc10", action="store_true")

@@ -13,7 +13,7 @@
   original and decoded audio.
 
 How good the decoded audio is, against Griffin-Lim of the unencoded features and Ogg
-Opus/Vorbis at a similar bit rate, is measured in ``docs/codec.md``.
+Opus/Vorbis at a similar bit rate, is measured in ``docs/decode.md``.
 
 >>> from rae_fast.codec import encode_files, decode_codes
 >>> encode_files("run/encoder.onnx", ["audio/"], "codes.raec")          # doctest: +SKIP
