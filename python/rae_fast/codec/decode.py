@@ -276,11 +276,22 @@ def dataset_to_audio(features, source, output_dir, *, format: str = "wav",
         raise ValueError(f"{source} lacks the normalisation offsets ({', '.join(missing)}) that "
                          "decoding needs: it was preprocessed by an older rae_fast; preprocess "
                          "the audio again")
-    ds = features if isinstance(features, DataSet) else load(features)
+    own = not isinstance(features, DataSet)
+    ds = load(features, lazy=True) if own else features     # read file by file: flat memory
+    try:
+        return _write_groups(ds, src_names, src_chunks, extra, frontend, output_dir, format,
+                             n_iter, progress, n_threads)
+    finally:
+        if own:
+            ds.close()
+
+
+def _write_groups(ds, src_names, src_chunks, extra, frontend, output_dir, format, n_iter,
+                  progress, n_threads) -> List[Path]:
     if list(ds.filenames) != src_names or ds.feature_shape != frontend.feature_shape:
         raise ValueError("the reconstructions do not match the source data set (file names, "
                          "order or feature shape differ)")
-    X = np.asarray(ds.features, dtype=np.float32)
+    X = ds.features
     settings, sr = frontend.settings, frontend.sample_rate
     groups: Dict[str, List[int]] = {}
     for i, name in enumerate(src_names):
@@ -293,7 +304,8 @@ def dataset_to_audio(features, source, output_dir, *, format: str = "wav",
         for name, idx in groups.items():
             idx = sorted(idx, key=lambda i: src_chunks[i])
             side = {c: extra[c][idx] for c in OFFSET_COLUMNS}
-            y = features_to_audio(X[idx], settings, sr, side, chunks=len(idx), n_iter=n_iter,
+            y = features_to_audio(np.asarray(X[np.asarray(idx)], dtype=np.float32), settings,
+                                  sr, side, chunks=len(idx), n_iter=n_iter,
                                   n_threads=n_threads)[0]
             path = out_dir / targets[name]
             _write_audio(path, y, sr, format)
