@@ -516,3 +516,23 @@ def test_modify_keeps_the_offsets(runs, tmp_path):
     for c in OFFSET_COLUMNS:
         np.testing.assert_array_equal(a[c], b[c])
     assert load(out).n_folds == 2
+
+
+def test_cli_export_writes_the_decoder_only_when_it_can_run_free(runs, tmp_path, capsys):
+    feat, _, _ = runs
+    ds = load(feat)
+    fe = FrontEnd.from_dataset(ds.attrs, ds.feature_dims, ds.feature_shape)
+    for bi in (False, True):
+        run = tmp_path / f"run{int(bi)}"
+        train(ds.features, run, AutoencoderConfig(num_features=ds.feature_shape[1], num_units=4,
+                                                  bidirectional_decoder=bi),
+              TrainingConfig(num_epochs=1, batch_size=4), progress=False, tensorboard=False,
+              run_info={"frontend": fe.to_dict()})
+        assert main(["export-onnx", str(run)]) == 0
+        out = capsys.readouterr().out
+        assert (run / "decoder.onnx").is_file() != bi
+        assert ("no decoder.onnx" in out) == bi
+    assert main(["export-onnx", str(tmp_path / "run1"), "--output", str(tmp_path / "e.onnx"),
+                 "--decoder-output", str(tmp_path / "d.onnx")]) == 2
+    assert "bidirectional" in capsys.readouterr().err
+    assert not (tmp_path / "e.onnx").exists() and not (tmp_path / "d.onnx").exists()
