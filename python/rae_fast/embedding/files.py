@@ -205,7 +205,7 @@ def iter_embeddings(embedder, items: Sequence[Item], *, hop: Optional[float] = N
         pending.clear()
 
     work = ordered_map(lambda it: _load_one(embedder, it, hop, segmentation), items, workers,
-                       max_pending=4 * workers, name="rae-embed")
+                       max_pending=4 * workers + batch_rows, name="rae-embed")
     for item, result in work:
         pending.append((item, result))
         if not isinstance(result, Exception):
