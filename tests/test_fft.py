@@ -113,17 +113,24 @@ def test_out_parameter_is_filled_and_returned():
         rae_fast.rfft(x, out=np.empty((257, 10), np.complex64).T)
 
 
-@pytest.mark.parametrize("n", [256, 3528, 4098])
-def test_results_identical_for_any_thread_count(n):
-    rng = np.random.default_rng(7)
-    x = rng.standard_normal((53, n)).astype(np.float32)
+@pytest.mark.parametrize("n", [256, 512, 1024, 2048, 3528, 4096, 4098, 8192])
+@pytest.mark.parametrize("rows", [1, 53, 601])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_results_identical_for_any_thread_count(n, rows, dtype):
+    """Bit-identical output whatever the thread count and however the rows are split (dynamic
+    chunks, pooled or fresh output), forward and inverse."""
+    rng = np.random.default_rng(n + rows)
+    x = rng.standard_normal((rows, n)).astype(dtype)
     ref = rae_fast.rfft(x, n_threads=1)
     for t in (2, 3, 5):
-        assert np.array_equal(rae_fast.rfft(x, n_threads=t), ref)
-    z = (x + 1j * x[::-1]).astype(np.complex64)
+        assert np.array_equal(rae_fast.rfft(x, n_threads=t), ref), t
+    back = rae_fast.irfft(ref, n=n, n_threads=1)
+    for t in (2, 4):
+        assert np.array_equal(rae_fast.irfft(ref, n=n, n_threads=t), back), t
+    z = (x + 1j * x[::-1]).astype(np.complex64 if dtype == np.float32 else np.complex128)
     refc = rae_fast.fft(z, n_threads=1)
     for t in (2, 4):
-        assert np.array_equal(rae_fast.fft(z, n_threads=t), refc)
+        assert np.array_equal(rae_fast.fft(z, n_threads=t), refc), t
 
 
 def test_simd_level_reported_and_env_forces_baseline():

@@ -120,27 +120,30 @@ auto call_core(F&& f) {
 
 // ------------------------------------------------------------------ FFT
 
-void fft_rows(const py::array& x, py::array out, bool inverse, double scale, int n_threads) {
-  dispatch(x, "x", true, [&](auto tag) {
+// fft_rows and rfft_rows return False when a zero-frequency bin is not finite: always so for a
+// NaN or infinite input (see rae/fft.hpp), so callers check the input only then.
+bool fft_rows(const py::array& x, py::array out, bool inverse, double scale, int n_threads) {
+  return dispatch(x, "x", true, [&](auto tag) {
     using T = typename decltype(tag)::type;
     using C = std::complex<T>;
     const C* in = checked<C>(x, "x", 2);
     const std::size_t rows = std::size_t(x.shape(0)), n = std::size_t(x.shape(1));
     C* o = checked_out<C>(out, "out", 2, {x.shape(0), x.shape(1)});
-    if (rows == 0) return;
-    call_core([&] { rae::fft_rows<T>(in, n, o, n, n, rows, inverse, T(scale), n_threads); });
+    if (rows == 0) return true;
+    return call_core(
+        [&] { return rae::fft_rows<T>(in, n, o, n, n, rows, inverse, T(scale), n_threads); });
   });
 }
 
-void rfft_rows(const py::array& x, py::array out, double scale, int n_threads) {
-  dispatch(x, "x", false, [&](auto tag) {
+bool rfft_rows(const py::array& x, py::array out, double scale, int n_threads) {
+  return dispatch(x, "x", false, [&](auto tag) {
     using T = typename decltype(tag)::type;
     const T* in = checked<T>(x, "x", 2);
     const std::size_t rows = std::size_t(x.shape(0)), n = std::size_t(x.shape(1));
     const std::size_t nb = n / 2 + 1;
     auto* o = checked_out<std::complex<T>>(out, "out", 2, {x.shape(0), dim(nb)});
-    if (rows == 0) return;
-    call_core([&] { rae::rfft_rows<T>(in, n, o, nb, n, rows, T(scale), n_threads); });
+    if (rows == 0) return true;
+    return call_core([&] { return rae::rfft_rows<T>(in, n, o, nb, n, rows, T(scale), n_threads); });
   });
 }
 

@@ -4,6 +4,7 @@
 #include <limits>
 #include <map>
 #include <algorithm>
+#include <atomic>
 #include <mutex>
 #include <stdexcept>
 #include <string>
@@ -277,7 +278,7 @@ template <class T, class Scratch, class Fn>
 void run_rows(std::size_t n_rows, int n_threads, Scratch scratch_elems, Fn fn) {
   const RowSplit sp = split_rows<T>(n_rows);
   const std::size_t scratch_n = scratch_elems(sp.scalar ? 1 : 0);
-  parallel_for(sp.n_units, n_threads, [&](std::size_t u0, std::size_t u1) {
+  parallel_for_dynamic(sp.n_units, n_threads, 0, [&](std::size_t u0, std::size_t u1) {
     ThreadScratch<T> scratch(scratch_n);
     std::size_t r0 = u0 * sp.unit, r1 = std::min(n_rows, u1 * sp.unit);
     fn(r0, r1, sp.scalar ? 1 : 0, scratch.get());
@@ -304,32 +305,38 @@ kern::RealPlanView<T> real_plan_shape(std::size_t n) {
 }  // namespace
 
 template <class T>
-void fft_rows(const std::complex<T>* in, std::size_t in_stride, std::complex<T>* out,
+bool fft_rows(const std::complex<T>* in, std::size_t in_stride, std::complex<T>* out,
               std::size_t out_stride, std::size_t n, std::size_t n_rows, bool inverse, T scale,
               int n_threads) {
   auto plan = FftPlan<T>::get(n);
   const auto& K = kernels<T>();
+  std::atomic<bool> finite{true};
   run_rows<T>(
       n_rows, n_threads, [&](int scalar) { return K.cfft_scratch(plan->view(), scalar); },
       [&](std::size_t r0, std::size_t r1, int scalar, T* scratch) {
-        K.cfft_rows(plan->view(), reinterpret_cast<const T*>(in + r0 * in_stride), in_stride,
-                    reinterpret_cast<T*>(out + r0 * out_stride), out_stride, r1 - r0, scalar,
-                    inverse ? 1 : 0, scale, scratch);
+        if (!K.cfft_rows(plan->view(), reinterpret_cast<const T*>(in + r0 * in_stride),
+                         in_stride, reinterpret_cast<T*>(out + r0 * out_stride), out_stride,
+                         r1 - r0, scalar, inverse ? 1 : 0, scale, scratch))
+          finite.store(false, std::memory_order_relaxed);
       });
+  return finite.load();
 }
 
 template <class T>
-void rfft_rows(const T* in, std::size_t in_stride, std::complex<T>* out, std::size_t out_stride,
+bool rfft_rows(const T* in, std::size_t in_stride, std::complex<T>* out, std::size_t out_stride,
                std::size_t n, std::size_t n_rows, T scale, int n_threads) {
   auto plan = RfftPlan<T>::get(n);
   const auto& K = kernels<T>();
+  std::atomic<bool> finite{true};
   run_rows<T>(
       n_rows, n_threads, [&](int scalar) { return K.rfft_scratch(plan->view(), scalar, 0); },
       [&](std::size_t r0, std::size_t r1, int scalar, T* scratch) {
-        K.rfft_rows(plan->view(), in + r0 * in_stride, in_stride,
-                    reinterpret_cast<T*>(out + r0 * out_stride), out_stride, r1 - r0, scalar,
-                    scale, scratch);
+        if (!K.rfft_rows(plan->view(), in + r0 * in_stride, in_stride,
+                         reinterpret_cast<T*>(out + r0 * out_stride), out_stride, r1 - r0, scalar,
+                         scale, scratch))
+          finite.store(false, std::memory_order_relaxed);
       });
+  return finite.load();
 }
 
 template <class T>
@@ -357,9 +364,9 @@ std::size_t rfft_scratch_bytes(std::size_t n, std::size_t n_rows, int n_threads,
 }
 
 #define RAE_INST(T)                                                                          \
-  template void fft_rows<T>(const std::complex<T>*, std::size_t, std::complex<T>*,         \
+  template bool fft_rows<T>(const std::complex<T>*, std::size_t, std::complex<T>*,         \
                             std::size_t, std::size_t, std::size_t, bool, T, int);          \
-  template void rfft_rows<T>(const T*, std::size_t, std::complex<T>*, std::size_t,         \
+  template bool rfft_rows<T>(const T*, std::size_t, std::complex<T>*, std::size_t,         \
                              std::size_t, std::size_t, T, int);                            \
   template void irfft_rows<T>(const std::complex<T>*, std::size_t, T*, std::size_t,        \
                               std::size_t, std::size_t, T, int);                           \

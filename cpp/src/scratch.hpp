@@ -12,8 +12,9 @@ namespace rae {
 constexpr std::size_t kScratchKeepBytes = std::size_t(64) << 20;
 
 // A buffer of at least n elements for the calling thread, valid while this object lives. The
-// kernels initialise everything they read, so it is not cleared.
-template <class T>
+// kernels initialise everything they read, so it is not cleared. Objects of different Slots are
+// different buffers (one thread can hold one of each at a time).
+template <class T, int Slot = 0>
 class ThreadScratch {
  public:
   explicit ThreadScratch(std::size_t n) {

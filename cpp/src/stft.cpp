@@ -178,46 +178,92 @@ void frames_batch(const T* y, std::size_t n_clips, std::size_t len, std::size_t 
   proto.out_ld = n_frames;
 
   const bool need_copy = spec.pad > 0 || spec.pre_emphasis != T(0);
-  const std::size_t padded_len = len + 2 * spec.pad;
   const std::size_t groups_per_clip = (n_frames + W - 1) / W;
   const std::size_t n_tasks = n_clips * groups_per_clip;
   const std::size_t scratch_n = K.frames_scratch(proto);
   const std::size_t cplx = spec.mode == FrameMode::complex ? 2 : 1;
+  const std::int64_t ilen = std::int64_t(len), ipad = std::int64_t(spec.pad);
 
-  parallel_for(n_tasks, n_threads, [&](std::size_t t0, std::size_t t1) {
-    ThreadScratch<T> scratch_buf(scratch_n);
+  // Sample i of the pre-emphasised clip (the same expression for every i, whichever thread
+  // computes it).
+  auto emph = [&](const T* clip, std::int64_t i) -> T {
+    if (spec.pre_emphasis == T(0) || i == 0) return clip[i];
+    return clip[i] - spec.pre_emphasis * clip[i - 1];
+  };
+
+  // Frames [fi0, fi1) lie inside the clip: with padding but no pre-emphasis they are read from
+  // the clip itself, the others (near the edges, or all with pre-emphasis) from a padded copy of
+  // the samples they cover.
+  std::size_t fi0 = 0, fi1 = n_frames;
+  if (need_copy) {
+    if (spec.pre_emphasis != T(0) || len < spec.frame_len) {
+      fi0 = fi1 = 0;
+    } else {
+      fi0 = std::min(n_frames, (spec.pad + spec.hop - 1) / spec.hop);
+      fi1 = std::min(n_frames, (spec.pad + len - spec.frame_len) / spec.hop + 1);
+      if (fi1 < fi0) fi1 = fi0;
+    }
+  }
+
+  // Frames [f0, f1) of clip c (f0 a multiple of W).
+  auto run = [&](std::size_t c, std::size_t f0, std::size_t f1, T* scratch) {
+    const T* clip = y + c * clip_stride;
+    kern::FrameJob<T> job = proto;
+    job.out = out + c * out_clip_stride * cplx;
+    if (f0 >= fi0 && f1 <= fi1) {
+      // inside the clip: frame f starts at clip sample f hop - pad
+      job.signal = clip + (f0 * spec.hop - spec.pad);
+      job.sig_frame0 = f0;
+      K.frames(job, f0, f1, scratch);
+      return;
+    }
+    // padded samples [f0 hop, (f1 - 1) hop + frame_len)
+    const std::size_t p0 = f0 * spec.hop;
+    const std::size_t n_s = (f1 - 1 - f0) * spec.hop + spec.frame_len;
+    ThreadScratch<T, 1> sig_buf(n_s);
+    T* sig = sig_buf.get();
+    // sig[k] is padded sample p0 + k, i.e. clip sample p0 + k - pad: the interior
+    // [k_lo, k_hi) comes from the clip, the rest from the padding rule
+    const std::int64_t off = std::int64_t(p0) - ipad;
+    const std::size_t k_lo = std::size_t(std::min<std::int64_t>(std::int64_t(n_s),
+                                                                std::max<std::int64_t>(0, -off)));
+    const std::size_t k_hi = std::size_t(std::max<std::int64_t>(
+        std::int64_t(k_lo), std::min<std::int64_t>(std::int64_t(n_s), ilen - off)));
+    auto padded = [&](std::size_t k) {
+      const std::int64_t j = pad_index(std::int64_t(k) + off, ilen, spec.pad_mode);
+      return j < 0 ? T(0) : emph(clip, j);
+    };
+    for (std::size_t k = 0; k < k_lo; ++k) sig[k] = padded(k);
+    if (k_hi > k_lo && spec.pre_emphasis == T(0)) {
+      std::copy(clip + (std::int64_t(k_lo) + off), clip + (std::int64_t(k_hi) + off), sig + k_lo);
+    } else {
+      for (std::size_t k = k_lo; k < k_hi; ++k) sig[k] = emph(clip, std::int64_t(k) + off);
+    }
+    for (std::size_t k = k_hi; k < n_s; ++k) sig[k] = padded(k);
+    job.signal = sig;
+    job.sig_frame0 = f0;
+    K.frames(job, f0, f1, scratch);
+  };
+
+  // Chunks of frame groups are claimed dynamically (a late or slow thread does less of the
+  // work); a chunk's groups inside the clip run as one segment, the edge groups each on its own.
+  parallel_for_dynamic(n_tasks, n_threads, 0, [&](std::size_t t0, std::size_t t1) {
+    ThreadScratch<T, 0> scratch_buf(scratch_n);
     T* scratch = scratch_buf.get();
-    std::vector<T> buf(need_copy ? padded_len : 0);
     std::size_t t = t0;
     while (t < t1) {
       const std::size_t c = t / groups_per_clip;
       const std::size_t g0 = t % groups_per_clip;
       const std::size_t g1 = std::min(groups_per_clip, g0 + (t1 - t));
-      const T* clip = y + c * clip_stride;
-      const T* sig = clip;
-      if (need_copy) {
-        T* core = buf.data() + spec.pad;
-        if (spec.pre_emphasis != T(0)) {
-          const T a = spec.pre_emphasis;
-          core[0] = clip[0];
-          for (std::size_t i = 1; i < len; ++i) core[i] = clip[i] - a * clip[i - 1];
-        } else {
-          std::copy(clip, clip + len, core);
-        }
-        for (std::size_t i = 0; i < spec.pad; ++i) {
-          const std::int64_t left = pad_index(-std::int64_t(spec.pad) + std::int64_t(i),
-                                              std::int64_t(len), spec.pad_mode);
-          const std::int64_t right =
-              pad_index(std::int64_t(len + i), std::int64_t(len), spec.pad_mode);
-          buf[i] = left < 0 ? T(0) : core[left];
-          buf[spec.pad + len + i] = right < 0 ? T(0) : core[right];
-        }
-        sig = buf.data();
+      std::size_t g = g0;
+      while (g < g1) {
+        const std::size_t f0 = g * W;
+        std::size_t ge = g + 1;  // extend over the groups inside the clip
+        if (f0 >= fi0 && std::min(n_frames, ge * W) <= fi1)
+          while (ge < g1 && std::min(n_frames, (ge + 1) * W) <= fi1) ++ge;
+        run(c, f0, std::min(n_frames, ge * W), scratch);
+        g = ge;
       }
-      kern::FrameJob<T> job = proto;
-      job.signal = sig;
-      job.out = out + c * out_clip_stride * cplx;
-      K.frames(job, g0 * W, std::min(n_frames, g1 * W), scratch);
       t += g1 - g0;
     }
   });

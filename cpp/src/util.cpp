@@ -16,8 +16,6 @@ bool all_finite(const T* x, std::size_t n) {
 }
 
 namespace {
-inline float log10_t(float x) { return std::log10(x); }
-inline double log10_t(double x) { return std::log10(x); }
 constexpr std::size_t kBlock = 1 << 16;
 }  // namespace
 
@@ -28,17 +26,11 @@ void power_to_db(const T* in, T* out, std::size_t n, double ref, double amin, do
   const T amin_t = T(amin);
   const std::size_t nb = (n + kBlock - 1) / kBlock;
   std::vector<T> block_max(nb, -std::numeric_limits<T>::infinity());
+  const auto& K = kernels<T>();
   parallel_for(nb, n_threads, [&](std::size_t b0, std::size_t b1) {
     for (std::size_t b = b0; b < b1; ++b) {
       const std::size_t i0 = b * kBlock, i1 = std::min(n, i0 + kBlock);
-      T m = -std::numeric_limits<T>::infinity();
-      for (std::size_t i = i0; i < i1; ++i) {
-        T v = T(T(10) * log10_t(std::max(amin_t, in[i])));
-        v = T(double(v) - ref_db);
-        out[i] = v;
-        m = std::max(m, v);
-      }
-      block_max[b] = m;
+      block_max[b] = K.power_db(in + i0, out + i0, i1 - i0, amin_t, ref_db);
     }
   });
   if (top_db >= 0.0 && n > 0) {

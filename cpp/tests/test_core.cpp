@@ -230,6 +230,24 @@ void test_parallel() {
     threw = true;
   }
   check(threw, "parallel_for propagates exceptions");
+  for (std::size_t grain : {std::size_t(0), std::size_t(1), std::size_t(7), std::size_t(5000)}) {
+    std::vector<int> h(1000, 0);
+    rae::parallel_for_dynamic(1000, 3, grain, [&](std::size_t a, std::size_t b) {
+      for (std::size_t i = a; i < b; ++i) h[i] += 1;
+    });
+    bool once = true;
+    for (int v : h) once = once && v == 1;
+    check(once, "parallel_for_dynamic covers every index once (grain " + std::to_string(grain) + ")");
+  }
+  threw = false;
+  try {
+    rae::parallel_for_dynamic(100, 2, 3, [](std::size_t a, std::size_t) {
+      if (a == 51) throw std::runtime_error("boom");
+    });
+  } catch (const std::runtime_error&) {
+    threw = true;
+  }
+  check(threw, "parallel_for_dynamic propagates exceptions");
 }
 
 void test_cpu_detection() {

@@ -111,14 +111,16 @@ def check_dtype_arg(dtype, name: str = "dtype"):
     return dt
 
 
-def check_real_array(x, name: str = "y", ndim=(1, 2), dtype=None, min_length: int = 1) -> np.ndarray:
+def check_real_array(x, name: str = "y", ndim=(1, 2), dtype=None, min_length: int = 1, *,
+                     finite: bool = True) -> np.ndarray:
     """Validate a real signal array and return it C-contiguous as float32 or float64.
 
     - floating dtypes are kept (float16 is widened to float32); integer, boolean, complex and
       object arrays raise ``TypeError`` (convert explicitly, e.g. ``y.astype(np.float32) / 32768``);
     - ``ndim`` not allowed, empty or shorter than ``min_length`` along the last axis, or any NaN /
       Inf raise ``ValueError``.
-    ``dtype`` (float32/float64) forces the working precision.
+    ``dtype`` (float32/float64) forces the working precision. ``finite=False`` leaves the NaN /
+    Inf check to the caller (:func:`check_finite`), e.g. a transform that detects them itself.
     """
     if isinstance(x, np.ndarray):
         arr = x
@@ -147,12 +149,19 @@ def check_real_array(x, name: str = "y", ndim=(1, 2), dtype=None, min_length: in
                          f"got {arr.shape[-1]}")
     want = dtype if dtype is not None else (np.float32 if arr.dtype == np.float16 else arr.dtype)
     arr = np.ascontiguousarray(arr, dtype=want)
+    if finite:
+        check_finite(arr, name)
+    return arr
+
+
+def check_finite(arr: np.ndarray, name: str) -> None:
+    """``ValueError`` naming ``name`` and the first bad index if the C-contiguous float or
+    complex array ``arr`` holds a NaN or an infinity."""
     if not _core.all_finite(arr):
         bad = np.flatnonzero(~np.isfinite(arr))
         where = np.unravel_index(bad[0], arr.shape)
         raise ValueError(f"{name} contains non-finite values (NaN or Inf), e.g. at index "
                          f"{tuple(int(i) for i in where)} ({bad.size} in total)")
-    return arr
 
 
 def check_out(out, shape, dtype, name: str = "out") -> np.ndarray:

@@ -32,13 +32,18 @@ const char* fft_algorithm(std::size_t n);
 // Batched transforms of n_rows rows; strides are in elements of the row type. Rows are split
 // over n_threads threads (<= 0: all cores); results do not depend on the thread count.
 // out = scale * FFT(in) (inverse: unnormalised inverse FFT, times scale).
+//
+// fft_rows and rfft_rows return false when the zero-frequency bin of some row is not finite:
+// always the case when an input value is NaN or infinite (every input reaches that bin), and
+// possible for finite inputs that overflow. A caller that must reject non-finite input thus
+// needs to check the input only when they return false (the transform itself is the check).
 template <class T>
-void fft_rows(const std::complex<T>* in, std::size_t in_stride, std::complex<T>* out,
+bool fft_rows(const std::complex<T>* in, std::size_t in_stride, std::complex<T>* out,
               std::size_t out_stride, std::size_t n, std::size_t n_rows, bool inverse, T scale,
               int n_threads);
 // out = scale * rfft(in): n reals -> n/2 + 1 complex bins.
 template <class T>
-void rfft_rows(const T* in, std::size_t in_stride, std::complex<T>* out, std::size_t out_stride,
+bool rfft_rows(const T* in, std::size_t in_stride, std::complex<T>* out, std::size_t out_stride,
                std::size_t n, std::size_t n_rows, T scale, int n_threads);
 // out = scale * (unnormalised inverse of rfft): n/2 + 1 bins -> n reals; scale = 1/n inverts
 // rfft. The imaginary parts of the DC (and, for even n, Nyquist) bins are ignored.

@@ -73,7 +73,8 @@ enum AcfNorm : int { ACF_NONE = 0, ACF_LAG0 = 1, ACF_UNBIASED = 2 };
 template <class T>
 struct FrameJob {
   RealPlanView<T> plan;           // real FFT of the padded frame
-  const T* signal;      // the (already padded / pre-emphasised) clip
+  const T* signal;      // the (already padded / pre-emphasised) clip, from frame sig_frame0 on:
+  std::uint64_t sig_frame0;   // frame f starts at signal + hop * (f - sig_frame0)
   std::uint64_t hop;
   std::uint64_t frame_len;    // <= plan.n
   std::uint64_t n_frames;

@@ -27,11 +27,16 @@ struct KernelTable {
   //
   // out[r] = scale * FFT(in[r]) (complex interleaved; strides in complex elements);
   // inverse != 0: unnormalised inverse transform.
-  void (*cfft_rows)(const CplxPlanView<T>& p, const T* in, std::size_t in_stride, T* out,
+  //
+  // cfft_rows and rfft_rows return false when the (unscaled) zero-frequency bin of some row is
+  // not finite. Every input value reaches that bin through additions and multiplications (by 1
+  // and 0 for the zero-frequency twiddles), so this is always the case when an input is NaN or
+  // infinite; finite inputs that overflow give it too. Callers validate the input only then.
+  bool (*cfft_rows)(const CplxPlanView<T>& p, const T* in, std::size_t in_stride, T* out,
                     std::size_t out_stride, std::size_t n_rows, int scalar, int inverse, T scale,
                     T* scratch);
   // out[r] = scale * rfft(in[r]) (n real -> n/2 + 1 complex; in stride in reals, out in complex).
-  void (*rfft_rows)(const RealPlanView<T>& p, const T* in, std::size_t in_stride, T* out,
+  bool (*rfft_rows)(const RealPlanView<T>& p, const T* in, std::size_t in_stride, T* out,
                     std::size_t out_stride, std::size_t n_rows, int scalar, T scale, T* scratch);
   // out[r] = scale * (unnormalised inverse real DFT of the Hermitian half spectrum in[r]).
   void (*irfft_rows)(const RealPlanView<T>& p, const T* in, std::size_t in_stride, T* out,
@@ -40,6 +45,10 @@ struct KernelTable {
   void (*frames)(const FrameJob<T>& job, std::size_t f_begin, std::size_t f_end, T* scratch);
   // True when all n values are finite.
   bool (*all_finite)(const T* x, std::size_t n);
+  // Decibels of n finite power values: out[i] = T(double(T(10 log10(max(amin, in[i])))) - ref_db)
+  // (librosa.power_to_db before its top_db floor); returns the largest out[i] (-inf for n = 0).
+  // float: a vectorised logarithm within 2 ulp; double: the C library's log10.
+  T (*power_db)(const T* in, T* out, std::size_t n, T amin, double ref_db);
 };
 
 const KernelTable<float>* kernels_baseline_f();

@@ -979,14 +979,26 @@ inline void scatter_real_rows(const V* x, size_t n, T* const* rows, size_t nv) {
   }
 }
 
+// False when one of the first nv lanes of v is NaN or infinite.
 template <class V, class T>
-void cfft_rows_impl(const CplxPlanView<T>& p, const T* in, size_t in_stride, T* out,
+inline bool lanes_finite(const V& v, size_t nv) {
+  bool ok = true;
+  for (size_t l = 0; l < nv; ++l) {
+    const T x = lane<V, T>(v, l);
+    ok = ok && (x - x == T(0));
+  }
+  return ok;
+}
+
+template <class V, class T>
+bool cfft_rows_impl(const CplxPlanView<T>& p, const T* in, size_t in_stride, T* out,
                     size_t out_stride, size_t n_rows, int inverse, T scale, T* scratch) {
   constexpr size_t W = lanes_of<V, T>();
   const size_t n = p.n;
   Scratch<V, T> s = carve<V, T>(scratch, buffer_len(p) + 1, 0, p.mixed);
   const T* src[W];
   T* dst[W];
+  bool finite = true;
   for (size_t r0 = 0; r0 < n_rows; r0 += W) {
     const size_t nv = (n_rows - r0 < W) ? n_rows - r0 : W;
     for (size_t l = 0; l < W; ++l) {
@@ -1000,18 +1012,21 @@ void cfft_rows_impl(const CplxPlanView<T>& p, const T* in, size_t in_stride, T* 
     });
     if (inverse) cfft_exec<V, T>(p, s.im, s.re, s.wim, s.wre);
     else cfft_exec<V, T>(p, s.re, s.im, s.wre, s.wim);
+    finite = finite && lanes_finite<V, T>(s.re[0], nv) && lanes_finite<V, T>(s.im[0], nv);
     scatter_complex_rows<V, T>(s.re, s.im, n, scale, dst, nv);
   }
+  return finite;
 }
 
 template <class V, class T>
-void rfft_rows_impl(const RealPlanView<T>& p, const T* in, size_t in_stride, T* out,
+bool rfft_rows_impl(const RealPlanView<T>& p, const T* in, size_t in_stride, T* out,
                     size_t out_stride, size_t n_rows, T scale, T* scratch) {
   constexpr size_t W = lanes_of<V, T>();
   const size_t nb = p.n / 2 + 1;
   Scratch<V, T> s = carve<V, T>(scratch, buffer_len(p.cplx) + 1, 0, p.cplx.mixed);
   const T* src[W];
   T* dst[W];
+  bool finite = true;
   for (size_t r0 = 0; r0 < n_rows; r0 += W) {
     const size_t nv = (n_rows - r0 < W) ? n_rows - r0 : W;
     for (size_t l = 0; l < W; ++l) {
@@ -1020,8 +1035,10 @@ void rfft_rows_impl(const RealPlanView<T>& p, const T* in, size_t in_stride, T* 
     }
     load_real_frames<V, T>(p, src, p.n, nullptr, 0, s.re, s.im);
     real_forward<V, T>(p, s.re, s.im, s.wre, s.wim);
+    finite = finite && lanes_finite<V, T>(s.re[0], nv);
     scatter_complex_rows<V, T>(s.re, s.im, nb, scale, dst, nv);
   }
+  return finite;
 }
 
 template <class V, class T>
@@ -1065,7 +1082,8 @@ void frames_impl(const FrameJob<T>& job, size_t f_begin, size_t f_end, T* scratc
   const V zero = vbroadcast<V, T>(T(0));
   for (size_t f0 = f_begin; f0 < f_end; f0 += W) {
     const size_t nv = (f_end - f0 < W) ? f_end - f0 : W;
-    for (size_t l = 0; l < W; ++l) src[l] = job.signal + job.hop * (f0 + (l < nv ? l : 0));
+    for (size_t l = 0; l < W; ++l)
+      src[l] = job.signal + job.hop * (f0 + (l < nv ? l : 0) - job.sig_frame0);
 
     if (job.mode == FM_AUTOCORR_DIRECT) {
       V* x = s.frame;
@@ -1200,6 +1218,106 @@ bool all_finite_impl(const T* x, size_t n) {
   return acc == acc;
 }
 
+// ------------------------------------------------------------------ decibels
+
+// 10 log10(x) for finite x > 0 (subnormals included): Cephes' logf polynomial on the mantissa
+// in [sqrt(1/2), sqrt(2)) and its split log10 constants, written branch-free so that the loop
+// over an array vectorises (about 1 ulp before the factor 10).
+inline float db10(float x) {
+  // (both sides of each choice are computed: the compiler may not speculate floating-point
+  // operations, and a loop with branches does not vectorise)
+  const float xs = x * 8388608.0f;       // 2^23
+  const bool sub = x < 1.17549435e-38f;  // FLT_MIN
+  x = sub ? xs : x;
+  uint32_t u;
+  kmemcpy(&u, &x, sizeof u);
+  int32_t e = int32_t((u >> 23) & 0xffu) - 127 - (sub ? 23 : 0);
+  const uint32_t mu = (u & 0x007fffffu) | 0x3f800000u;
+  float m;
+  kmemcpy(&m, &mu, sizeof m);            // [1, 2)
+  const float mh = m * 0.5f;
+  const bool big = m > 1.41421356f;
+  m = big ? mh : m;
+  e += big ? 1 : 0;
+  const float f = m - 1.0f, z = f * f;
+  float p = 7.0376836292e-2f;
+  p = p * f - 1.1514610310e-1f;
+  p = p * f + 1.1676998740e-1f;
+  p = p * f - 1.2420140846e-1f;
+  p = p * f + 1.4249322787e-1f;
+  p = p * f - 1.6668057665e-1f;
+  p = p * f + 2.0000714765e-1f;
+  p = p * f - 2.4999993993e-1f;
+  p = p * f + 3.3333331174e-1f;
+  const float y = f * z * p - 0.5f * z;  // ln(1 + f) = f + y
+  const float fe = float(e);
+  // log10(x) = (f + y) log10(e) + e log10(2), constants split into exact high parts and
+  // small corrections (L10EA + L10EB = log10(e), L102A + L102B = log10(2))
+  float r = y * 7.00731903251827651129e-4f;
+  r += f * 7.00731903251827651129e-4f;
+  r += fe * 2.48745663981195213739e-4f;
+  r += y * 4.3359375e-1f;
+  r += f * 4.3359375e-1f;
+  r += fe * 3.0078125e-1f;
+  return 10.0f * r;
+}
+
+inline double db10(double x) {
+#if RAE_GENERIC_VECTORS
+  return 10.0 * ::log10(x);
+#else
+  return 10.0 * __builtin_log10(x);
+#endif
+}
+
+template <class T>
+inline T power_db_one(T x, T amin, double ref_db) {
+  return T(double(db10(x > amin ? x : amin)) - ref_db);
+}
+
+// Signed integers that order finite floats like the floats themselves (max reductions
+// vectorise on integers; on floats they would need -ffinite-math-only).
+inline int32_t order_key(float v) {
+  int32_t b;
+  kmemcpy(&b, &v, sizeof b);
+  return b ^ ((b >> 31) & 0x7fffffff);
+}
+inline int64_t order_key(double v) {
+  int64_t b;
+  kmemcpy(&b, &v, sizeof b);
+  return b ^ ((b >> 63) & 0x7fffffffffffffffLL);
+}
+template <class T, class K>
+inline T from_order_key(K k) {
+  const K b = k ^ ((k >> (8 * sizeof(K) - 1)) & (~K(0) ^ (K(1) << (8 * sizeof(K) - 1))));
+  T v;
+  kmemcpy(&v, &b, sizeof v);
+  return v;
+}
+
+template <class T>
+T power_db(const T* in, T* out, size_t n, T amin, double ref_db) {
+  typedef decltype(order_key(T(0))) K;
+  if (n == 0) return -T(1) / T(0);
+  K mx = order_key(T(-1) / T(0));
+  if (in == out) {  // in place (one pointer, so that the loop vectorises without alias checks)
+    for (size_t i = 0; i < n; ++i) {
+      const T v = power_db_one(out[i], amin, ref_db);
+      out[i] = v;
+      const K k = order_key(v);
+      mx = k > mx ? k : mx;
+    }
+  } else {
+    for (size_t i = 0; i < n; ++i) {
+      const T v = power_db_one(in[i], amin, ref_db);
+      out[i] = v;
+      const K k = order_key(v);
+      mx = k > mx ? k : mx;
+    }
+  }
+  return from_order_key<T, K>(mx);
+}
+
 // ------------------------------------------------------------------ dispatch by path
 
 // Scratch elements (of T) of one call, matching the carve() of each kernel below.
@@ -1227,23 +1345,20 @@ std::size_t frames_scratch(const FrameJob<T>& job) {
 }
 
 template <class T>
-void cfft_rows(const CplxPlanView<T>& p, const T* in, size_t in_stride, T* out, size_t out_stride,
+bool cfft_rows(const CplxPlanView<T>& p, const T* in, size_t in_stride, T* out, size_t out_stride,
                size_t n_rows, int scalar, int inverse, T scale, T* scratch) {
   typedef typename VecOf<T>::type V;
   if (scalar)
-    cfft_rows_impl<T, T>(p, in, in_stride, out, out_stride, n_rows, inverse, scale, scratch);
-  else
-    cfft_rows_impl<V, T>(p, in, in_stride, out, out_stride, n_rows, inverse, scale, scratch);
+    return cfft_rows_impl<T, T>(p, in, in_stride, out, out_stride, n_rows, inverse, scale, scratch);
+  return cfft_rows_impl<V, T>(p, in, in_stride, out, out_stride, n_rows, inverse, scale, scratch);
 }
 
 template <class T>
-void rfft_rows(const RealPlanView<T>& p, const T* in, size_t in_stride, T* out, size_t out_stride,
+bool rfft_rows(const RealPlanView<T>& p, const T* in, size_t in_stride, T* out, size_t out_stride,
                size_t n_rows, int scalar, T scale, T* scratch) {
   typedef typename VecOf<T>::type V;
-  if (scalar)
-    rfft_rows_impl<T, T>(p, in, in_stride, out, out_stride, n_rows, scale, scratch);
-  else
-    rfft_rows_impl<V, T>(p, in, in_stride, out, out_stride, n_rows, scale, scratch);
+  if (scalar) return rfft_rows_impl<T, T>(p, in, in_stride, out, out_stride, n_rows, scale, scratch);
+  return rfft_rows_impl<V, T>(p, in, in_stride, out, out_stride, n_rows, scale, scratch);
 }
 
 template <class T>
@@ -1272,11 +1387,11 @@ bool all_finite(const T* x, size_t n) {
 const KernelTable<float> table_f = {
     RAE_STR(RAE_KNS), int(lanes_of<vfloat, float>()), &cfft_scratch<float>,
     &rfft_scratch<float>, &frames_scratch<float>, &cfft_rows<float>, &rfft_rows<float>,
-    &irfft_rows<float>, &frames<float>, &all_finite<float>};
+    &irfft_rows<float>, &frames<float>, &all_finite<float>, &power_db<float>};
 const KernelTable<double> table_d = {
     RAE_STR(RAE_KNS), int(lanes_of<vdouble, double>()), &cfft_scratch<double>,
     &rfft_scratch<double>, &frames_scratch<double>, &cfft_rows<double>, &rfft_rows<double>,
-    &irfft_rows<double>, &frames<double>, &all_finite<double>};
+    &irfft_rows<double>, &frames<double>, &all_finite<double>, &power_db<double>};
 
 }  // namespace
 }  // namespace RAE_KNS

@@ -7,8 +7,9 @@ from typing import Optional
 import numpy as np
 
 from .. import _core
-from .._validation import (MAX_FFT_SIZE, check_int, check_out, check_output_size, check_real_array,
-                           check_threads)
+from .._validation import (MAX_FFT_SIZE, check_finite, check_int, check_out, check_output_size,
+                           check_real_array, check_threads)
+from . import _buffers
 
 _COMPLEX_OF = {np.dtype(np.float32): np.dtype(np.complex64), np.dtype(np.float64): np.dtype(np.complex128)}
 _REAL_OF = {np.dtype(np.complex64): np.dtype(np.float32), np.dtype(np.complex128): np.dtype(np.float64)}
@@ -38,7 +39,7 @@ def _fit_length(a: np.ndarray, n: int) -> np.ndarray:
     return pad
 
 
-def _as_complex(x, name: str) -> np.ndarray:
+def _as_complex(x, name: str, finite: bool = True) -> np.ndarray:
     arr = np.asarray(x)
     if arr.dtype.kind == "f":
         arr = arr.astype(np.complex64 if arr.dtype in (np.float16, np.float32) else np.complex128)
@@ -51,13 +52,15 @@ def _as_complex(x, name: str) -> np.ndarray:
     if arr.size == 0:
         raise ValueError(f"{name} is empty (shape {arr.shape})")
     arr = np.ascontiguousarray(arr)
-    if not _core.all_finite(arr):
-        raise ValueError(f"{name} contains non-finite values (NaN or Inf)")
+    if finite:
+        check_finite(arr, name)
     return arr
 
 
-def _rows_call(x: np.ndarray, axis: int, out_last: int, out_dtype, out, fn) -> np.ndarray:
-    """Move `axis` last, run fn(x2d, out2d) on rows, move it back."""
+def _rows_call(x: np.ndarray, axis: int, out_last: int, out_dtype, out, fn, check=None) -> np.ndarray:
+    """Move `axis` last, run fn(x2d, out2d) on rows, move it back. A fresh result comes from
+    the buffer pool (dsp/_buffers.py). With ``check``, fn returns False when it met a non-finite
+    value and check() then validates the input (raising ValueError)."""
     axis = check_int(axis, "axis")
     if not -x.ndim <= axis < x.ndim:
         raise ValueError(f"axis {axis} is out of bounds for an array of dimension {x.ndim}")
@@ -70,8 +73,10 @@ def _rows_call(x: np.ndarray, axis: int, out_last: int, out_dtype, out, fn) -> n
             raise ValueError("out= is only supported with axis=-1")
         res = check_out(out, shape, out_dtype)
     else:
-        res = np.empty(shape, dtype=out_dtype)
-    fn(xm.reshape(-1, xm.shape[-1]), res.reshape(-1, out_last))
+        res = _buffers.empty(shape, out_dtype)
+    ok = fn(xm.reshape(-1, xm.shape[-1]), res.reshape(-1, out_last))
+    if check is not None and not ok:
+        check()   # a NaN / Inf in the input (or finite values that overflowed: no error)
     return np.moveaxis(res, -1, axis) if moved else res
 
 
@@ -122,16 +127,21 @@ def ifft(x, n: Optional[int] = None, axis: int = -1, norm: Optional[str] = None,
 
 def _cfft(x, n, axis, norm, out, n_threads, inverse):
     threads = check_threads(n_threads)
-    arr = _as_complex(x, "x")
+    # NaN / Inf: the transform detects them (every input reaches the zero-frequency bin), the
+    # input is scanned only when it reports one
+    arr = _as_complex(x, "x", finite=False)
     axis = check_int(axis, "axis")
     if not -arr.ndim <= axis < arr.ndim:
         raise ValueError(f"axis {axis} is out of bounds for an array of dimension {arr.ndim}")
     n = arr.shape[axis] if n is None else check_int(n, "n", 1, MAX_FFT_SIZE)
     scale = _norm_scale(norm, n, inverse)
+    full = arr
     if arr.shape[axis] != n:
+        check_finite(full, "x")   # also the part that cropping leaves out
         arr = np.moveaxis(_fit_length(np.moveaxis(arr, axis, -1), n), -1, axis)
     return _rows_call(arr, axis, n, arr.dtype, out,
-                      lambda a, o: _core.fft_rows(np.ascontiguousarray(a), o, inverse, scale, threads))
+                      lambda a, o: _core.fft_rows(np.ascontiguousarray(a), o, inverse, scale, threads),
+                      check=lambda: check_finite(full, "x"))
 
 
 def rfft(x, n: Optional[int] = None, axis: int = -1, norm: Optional[str] = None, *,
@@ -151,13 +161,21 @@ def rfft(x, n: Optional[int] = None, axis: int = -1, norm: Optional[str] = None,
     norm : {None, "backward", "ortho", "forward"}
     out : ndarray, optional
         Preallocated result, shape ``(..., n // 2 + 1)``, complex64 for float32 input
-        (complex128 for float64); only with ``axis=-1``. Reusing it avoids allocating (and
-        page-faulting) a fresh output on every call.
+        (complex128 for float64); only with ``axis=-1``. Without it, large results reuse the
+        memory of earlier results that nothing refers to any more (up to ``RAE_FAST_POOL_MB``
+        megabytes, default 256), so a loop of transforms does not page-fault fresh memory on
+        every call.
     n_threads : int, optional
 
     Returns
     -------
     ndarray, shape ``(..., n // 2 + 1)``, complex64 or complex128.
+
+    Raises
+    ------
+    ValueError
+        If ``x`` holds a NaN or an infinity. The transform itself detects them (every input
+        reaches the zero-frequency bin), so a given ``out`` has been written when this is raised.
 
     Examples
     --------
@@ -167,16 +185,20 @@ def rfft(x, n: Optional[int] = None, axis: int = -1, norm: Optional[str] = None,
     ((2000, 1025), dtype('complex64'))
     """
     threads = check_threads(n_threads)
-    arr = check_real_array(x, "x", ndim=tuple(range(1, 33)))
+    # NaN / Inf: detected by the transform, the input is scanned only then (see _cfft)
+    arr = check_real_array(x, "x", ndim=tuple(range(1, 33)), finite=False)
     axis = check_int(axis, "axis")
     if not -arr.ndim <= axis < arr.ndim:
         raise ValueError(f"axis {axis} is out of bounds for an array of dimension {arr.ndim}")
     n = arr.shape[axis] if n is None else check_int(n, "n", 1, MAX_FFT_SIZE)
     scale = _norm_scale(norm, n, False)
+    full = arr
     if arr.shape[axis] != n:
+        check_finite(full, "x")   # also the part that cropping leaves out
         arr = np.moveaxis(_fit_length(np.moveaxis(arr, axis, -1), n), -1, axis)
     return _rows_call(arr, axis, n // 2 + 1, _COMPLEX_OF[arr.dtype], out,
-                      lambda a, o: _core.rfft_rows(np.ascontiguousarray(a), o, scale, threads))
+                      lambda a, o: _core.rfft_rows(np.ascontiguousarray(a), o, scale, threads),
+                      check=lambda: check_finite(full, "x"))
 
 
 def irfft(x, n: Optional[int] = None, axis: int = -1, norm: Optional[str] = None, *,
