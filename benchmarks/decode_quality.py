@@ -8,9 +8,9 @@ synthetic sounds it
 2. trains an autoencoder with a **unidirectional** decoder (the only kind that can decode a
    code alone) and exports encoder and free-running decoder,
 3. encodes every clip (float16 and float32 codes) and decodes them (Griffin-Lim, 32 iterations);
-   ESC-10's files are 5.001 s long, so they are encoded with ``segmentation="preprocess"`` (one
+   ESC-10's files are 5.001 s long; they are encoded with ``segmentation="preprocess"`` (one
    code for the centred 5 s the model was trained on; the 22 samples at each end decode as
-   silence) rather than two windows,
+   silence),
 
 and reports, against the original clip (mono, at the model's rate), in the same run:
 
@@ -261,8 +261,8 @@ def main(argv=None) -> int:
                      center_fixed=True, clip_below=-60.0),
                 layers=2, units=args.esc10_units, epochs=args.esc10_epochs,
                 n_clips=args.esc10_clips, n_iter=args.iterations, threads=args.threads,
-                # the files are 5.001 s: windows of 5 s would add a second code for the last
-                # 44 samples; one code per clip, the 5 s the model was trained on (centred)
+                # the files are 5.001 s: one code per clip, for the centred 5 s the model was
+                # trained on
                 segmentation="preprocess")
     tmp = work / "results.json.tmp"
     tmp.write_text(json.dumps(results, indent=2))

@@ -65,7 +65,10 @@ def window_spans(frontend: FrontEnd, n: int, hop_samples: int, segmentation: str
             return [(first, first + L, 0)]
         return [(0, n, (L - n) // 2 if center else 0)]
     out = []
-    count = max(1, math.ceil((n - L) / hop_samples) + 1)
+    # A tail shorter than one feature frame's hop would make a window of padding alone (e.g.
+    # ESC-10's clips of 5.001 s in a 5 s model): it is not given a window of its own.
+    _, frame_hop = frontend.settings.frame_params(frontend.sample_rate, L)
+    count = max(1, math.ceil((n - L - min(frame_hop, hop_samples) + 1) / hop_samples) + 1)
     for i in range(count):
         first = i * hop_samples
         stop = min(n, first + L)
