@@ -206,13 +206,15 @@ def _check_format(canvas, path, fmt) -> None:
                          f"{', '.join(sorted(canvas.get_supported_filetypes()))}")
 
 
-def tsne_embedding(features, perplexity: float = 30.0, learning_rate=1000.0,
+def tsne_embedding(features, perplexity: float = 30.0, learning_rate="auto",
                    random_state: int = 0) -> np.ndarray:
     """2-D t-SNE coordinates ``(n, 2)`` of ``features`` ``(n, ...)`` (flattened per instance),
     with scikit-learn's :class:`~sklearn.manifold.TSNE` (PCA initialisation).
 
     ``perplexity`` must be below the number of instances; ``learning_rate`` a number > 0 or
-    ``"auto"`` (auDeep's ``visualize tsne`` defaults: perplexity 30, learning rate 1000)."""
+    ``"auto"`` (the default: scikit-learn's ``max(n / 48, 50)``; auDeep's ``visualize tsne``
+    used 1000, the old scikit-learn default, which on a few hundred instances throws a few
+    points far out and squeezes the rest into a dot)."""
     from ._validation import check_float, check_int, check_real_array
 
     X = check_real_array(features, "features", ndim=tuple(range(2, 6)), dtype=np.float64)
@@ -235,7 +237,7 @@ def tsne_embedding(features, perplexity: float = 30.0, learning_rate=1000.0,
 
 
 def plot_tsne(features, labels=None, path: Optional[PathLike] = None, *,
-              perplexity: float = 30.0, learning_rate=1000.0, random_state: int = 0,
+              perplexity: float = 30.0, learning_rate="auto", random_state: int = 0,
               title: Optional[str] = None, figsize: Optional[Tuple[float, float]] = None,
               dpi: int = 100):
     """A t-SNE map of representations (or any features), one point per instance, coloured by

@@ -2,7 +2,7 @@
 
 ::
 
-    rae-fast plot tsne --input REPS.nc --output tsne.png [--perplexity 30] [--learning-rate 1000]
+    rae-fast plot tsne --input REPS.nc --output tsne.png [--perplexity 30] [--learning-rate auto]
     rae-fast plot reconstruction --input SPECS.nc --reconstruction RECON.nc --output recon.png
 
 ``tsne`` is auDeep's ``visualize tsne``: a t-SNE map (scikit-learn) of the instances of a data
@@ -100,8 +100,9 @@ def register(sub) -> None:
     t.add_argument("--output", "-o", required=True, metavar="PNG", help="picture file")
     t.add_argument("--perplexity", type=finite_float, default=30.0,
                    help="t-SNE perplexity, below the number of instances (default 30)")
-    t.add_argument("--learning-rate", type=_learning_rate, default=1000.0,
-                   help="t-SNE learning rate, a number or 'auto' (default 1000, as auDeep)")
+    t.add_argument("--learning-rate", type=_learning_rate, default="auto",
+                   help="t-SNE learning rate, a number or 'auto' (default: auto, scikit-learn's; "
+                        "auDeep used 1000)")
     t.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     t.add_argument("--title", default=None, help="title of the picture")
     t.set_defaults(func=_cmd_tsne, flag_aliases={"random_state": "--seed"})
