@@ -31,6 +31,16 @@ def test_quick_demo_runs_every_stage_and_learns(quick_demo, capsys):
         assert (out / name).is_file(), name
     assert len(list((out / "autocorrelograms").rglob("*.obj"))) == len(DEMO_CLASSES)
     assert len(list((out / "autocorrelograms").rglob("*.npy"))) == len(DEMO_CLASSES)
+    # back to sound: one WAV per clip, as long as its spectrogram's frames cover, not silent;
+    # and the two pictures
+    wavs = sorted((out / "decoded").rglob("*.wav"))
+    assert len(wavs) == 8 * len(DEMO_CLASSES)
+    for w in wavs[:: len(wavs) // 6]:
+        y, sr = sf.read(str(w))
+        assert sr == 16000 and y.ndim == 1 and 0.5 * 16000 < len(y) <= 16000
+        assert np.isfinite(y).all() and np.abs(y).max() > 1e-3
+    for png in ("tsne.png", "reconstruction.png"):
+        assert (out / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", png
     # representations keep the instances and labels of the spectrograms, in order
     with load(out / "spectrograms.nc") as s, load(out / "representations.nc") as r:
         assert list(r.filenames) == list(s.filenames)
@@ -57,6 +67,10 @@ def test_rerun_resumes_through_the_console_script(quick_demo, tmp_path):
     # finished stages are not redone, evaluation runs again and reports the same accuracy
     assert p.stdout.count("done before") >= 4
     assert "accuracy" in p.stdout and str(out.resolve()) in p.stdout
+    # the summary names the pictures and a few decoded files
+    summary = p.stdout.split("== summary")[1]
+    assert "tsne.png" in summary and "reconstruction.png" in summary
+    assert "decoded/fold_1/" in summary and ".wav" in summary
     a = json.loads((quick_demo / "evaluation.json").read_text())["accuracy"]
     b = json.loads((out / "evaluation.json").read_text())["accuracy"]
     assert a == b

@@ -172,6 +172,27 @@ def test_windows_cover_long_clips_with_times(models):
     assert len(pre[0]) == 1 and np.isclose(pre[1].start[0], 0.75)  # preprocess' centred cut
 
 
+def test_a_tail_shorter_than_a_frame_hop_gets_no_window(models):
+    from rae_fast.embedding.embedder import window_spans
+
+    _, _, enc = models["mel_fixed"]          # 1 s windows
+    emb = Embedder(enc)
+    fe = emb.frontend
+    L = fe.clip_samples
+    _, frame_hop = fe.settings.frame_params(fe.sample_rate, L)
+    for tail, windows in [(0, 1), (1, 1), (frame_hop - 1, 1), (frame_hop, 2), (L, 2),
+                          (L + frame_hop - 1, 2), (L + frame_hop, 3)]:
+        spans = window_spans(fe, L + tail, L)
+        assert len(spans) == windows, (tail, spans)
+        assert spans[-1][1] >= L + tail - frame_hop + 1       # at most the short tail is left
+    half = L // 2                                              # a hop shorter than the frame hop
+    assert len(window_spans(fe, L + 1, 1)) == 2
+    assert len(window_spans(fe, L + half, half)) == 2
+    y = np.random.default_rng(3).standard_normal(L + frame_hop // 2).astype(np.float32)
+    reps, idx = emb.embed(y, fe.sample_rate, return_index=True)
+    assert reps.shape[0] == 1 and idx.start.tolist() == [0.0]
+
+
 def test_batches_stereo_and_lists(models):
     _, _, enc = models["mel_chunked"]        # 3 chunks per 1.2 s clip
     emb = Embedder(enc)

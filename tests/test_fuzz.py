@@ -312,6 +312,112 @@ def case_f0(rng, np, rf):
 # Direct calls of the extension module: wrong dtypes, shapes, layouts and parameter ranges must
 # raise, never crash (the memory-safety checks of the bindings and the core's range checks).
 
+def case_inverse(rng, np, rf):
+    """istft, griffinlim, nnls, mel_to_stft, autocorr_to_power with odd spectra and parameters."""
+    fn = rng.choice([rf.istft, rf.griffinlim, rf.dsp.nnls, rf.dsp.mel_to_stft,
+                     rf.dsp.autocorr_to_power])
+    kw = {}
+    if fn in (rf.istft, rf.griffinlim):
+        n_fft = rng.choice([16, 64, 256, 511])
+        if rng.random() < 0.6:  # a real (complex) STFT of a signal, or its magnitude
+            try:
+                X = rf.stft(rarray(rng, np, ndim=rng.choice([1, 2]),
+                                   dtype=rng.choice(["float32", "float64"]), max_len=3000),
+                            n_fft=n_fft, hop_length=n_fft // 4)
+            except ALLOWED:
+                X = rarray(rng, np, max_len=300)
+            else:
+                X = np.abs(X) if fn is rf.griffinlim and rng.random() < 0.8 else X
+        else:
+            X = rarray(rng, np, ndim=rng.choice([1, 2, 3]), max_len=300)
+        for name, choices in (("hop_length", [None, 1, n_fft // 4, 0, -1, 2 ** 63, 1.5]),
+                              ("n_fft", [None, n_fft, n_fft + 1, 0, 2 ** 40, -2]),
+                              ("win_length", [None, n_fft // 2, n_fft + 1, 0]),
+                              ("length", [None, 1, 100, 5000, 0, -1, 2 ** 63]),
+                              ("center", [True, False, None, 1]),
+                              ("window", ["hann", "boxcar", "nope", None, np.ones(3)]),
+                              ("n_threads", [None, 1, 2, 0, -1])):
+            if rng.random() < 0.3:
+                kw[name] = rng.choice(choices)
+        if fn is rf.griffinlim:
+            for name, choices in (("n_iter", [0, 1, 3, -1, 2.5, None, 2 ** 40]),
+                                  ("momentum", [0.0, 0.99, 1.5, -0.5, float("nan"), None]),
+                                  ("init", [None, "random", "zeros", 3]),
+                                  ("random_state", [None, 0, "x", -1]),
+                                  ("pad_mode", ["constant", "reflect", "bad"])):
+                if rng.random() < 0.4:
+                    kw[name] = rng.choice(choices)
+            kw.setdefault("n_iter", rng.choice([0, 1, 2]))
+        return fn, (X,), kw
+    if fn is rf.dsp.nnls:
+        A = rarray(rng, np, ndim=rng.choice([2, 2, 1]), dtype=rng.choice(["float32", "float64",
+                                                                          "int8"]), max_len=60)
+        B = rarray(rng, np, ndim=rng.choice([2, 3]), max_len=60)
+        if rng.random() < 0.5 and hasattr(A, "shape") and getattr(A, "ndim", 0) == 2:
+            B = np.abs(np.random.default_rng(rng.randrange(99)).standard_normal(
+                (A.shape[0], rng.choice([0, 1, 5]))))
+        for name, choices in (("max_iter", [0, 5, -1, 2.5, 2 ** 40]),
+                              ("tol", [0.0, 1e-3, -1.0, float("nan")])):
+            if rng.random() < 0.3:
+                kw[name] = rng.choice(choices)
+        kw.setdefault("max_iter", 20)
+        return fn, (A, B), kw
+    if fn is rf.dsp.mel_to_stft:
+        M = rarray(rng, np, ndim=rng.choice([2, 3]), max_len=40)
+        for name, choices in (("sr", [8000, 22050.0, 0, -1.0, float("nan")]),
+                              ("n_fft", [64, 256, 2048, 0, 2 ** 40]),
+                              ("power", [1.0, 2.0, 0.0, -1.0]),
+                              ("fmax", [None, 100.0, 1e9]), ("htk", [True, False, 1]),
+                              ("max_iter", [0, 10, -1])):
+            if rng.random() < 0.4:
+                kw[name] = rng.choice(choices)
+        kw.setdefault("max_iter", 20)
+        return fn, (M,), kw
+    R = rarray(rng, np, ndim=rng.choice([1, 2, 3]), max_len=300)
+    for name, choices in (("n_fft", [None, 1, 64, 513, 0, 2 ** 40, -3]),
+                          ("normalize", [None, "lag0", "unbiased", "x"]),
+                          ("frame_length", [None, 1, 400, 0]),
+                          ("lag_window", [None, "bartlett", "nope", np.ones(3)]),
+                          ("energy", [None, np.ones(3)]),
+                          ("clip_negative", [True, False, 1])):
+        if rng.random() < 0.3:
+            kw[name] = rng.choice(choices)
+    return fn, (R,), kw
+
+
+def core_inverse(rng, np, core, real, cplx, threads):
+    """The inverse transforms of _core with right and wrong arrays and sizes."""
+    which = rng.randrange(4)
+    n_fft = rng.choice([1, 2, 16, 255, 256, 0, (1 << 27) + 1, 2 ** 63])
+    nb = n_fft // 2 + 1 if isinstance(n_fft, int) and 0 < n_fft < 5000 else 3
+    clips, frames = rng.choice([0, 1, 3]), rng.choice([0, 1, 4, 30])
+    hop = rng.choice([1, 4, 64, 0, 2 ** 63])
+    length = rng.choice([0, 1, 10, 500, 2000])
+    window = rng.choice([None, np.hanning(n_fft) if isinstance(n_fft, int) and 0 < n_fft < 5000
+                         else None, np.ones(3), "hann"])
+    out = core_array(rng, np, real, (clips, length))
+    if which == 0:
+        S = core_array(rng, np, cplx, (clips, nb, frames))
+        return core.istft, (S, out, n_fft, hop, window, rng.choice([True, False]), threads), {}
+    if which == 1:
+        S = core_array(rng, np, real, (clips, nb, frames))
+        init = rng.choice([None, core_array(rng, np, cplx, (clips, nb, frames))])
+        return core.griffinlim, (S, init, out, n_fft, hop, window, rng.choice([True, False]),
+                                 rng.choice(["constant", "reflect", "bad"]),
+                                 rng.choice([0, 1, 2]), rfloat(rng), threads), {}
+    if which == 2:
+        bands, bins = rng.choice([0, 1, 5, 40]), rng.choice([0, 1, 7, 129])
+        A = core_array(rng, np, "float64", (bands, bins))
+        B = core_array(rng, np, real, (clips, bands, frames))
+        X = core_array(rng, np, real, (clips, bins, frames))
+        return core.nnls_filterbank, (A, B, X, rng.choice([0, 3, 30]), rfloat(rng), threads), {}
+    lags = rng.choice([0, 1, 5, 100])
+    R = core_array(rng, np, real, (clips, lags, frames))
+    P = core_array(rng, np, real, (clips, nb, frames))
+    lw = rng.choice([None, np.ones(lags), np.ones(2)])
+    return core.acf_to_power, (R, P, n_fft, lw, rng.choice([True, False]), threads), {}
+
+
 def core_array(rng, np, good_dtype, shape):
     """Usually the right array for a _core argument, sometimes a wrong one."""
     r = rng.random()
@@ -338,7 +444,9 @@ def case_core(rng, np, rf):
     cplx = {"float32": "complex64", "float64": "complex128"}[real]
     threads = rng.choice([1, 2, 0, -1, 300])
     rows, n = rng.choice([0, 1, 3, 17]), rng.choice([0, 1, 2, 3, 8, 12, 97, 256, 1000])
-    which = rng.randrange(9)
+    which = rng.randrange(10)
+    if which == 9:
+        return core_inverse(rng, np, core, real, cplx, threads)
     if which == 0:
         x = core_array(rng, np, cplx, (rows, n))
         out = core_array(rng, np, cplx, (rows, n))
@@ -421,7 +529,8 @@ def case_core(rng, np, rf):
 
 
 CASES = [case_fft, case_fft, case_stft, case_stft, case_mel, case_filterbank, case_window,
-         case_db, case_autocorr, case_autocorr, case_f0, case_core, case_core, case_core]
+         case_db, case_autocorr, case_autocorr, case_f0, case_inverse, case_inverse, case_core,
+         case_core, case_core]
 
 
 # ----------------------------------------------------------------------------- driver

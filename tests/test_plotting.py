@@ -171,3 +171,89 @@ def test_plots_from_several_threads(tmp_path, acf):
     assert not errors
     for i in range(4):
         png_size(tmp_path / f"t{i}.png")
+
+
+# ------------------------------------------------------------ t-SNE and reconstructions
+
+def test_tsne_png_coloured_by_label(tmp_path):
+    pytest.importorskip("sklearn")
+    from rae_fast.plotting import plot_tsne
+
+    rng = np.random.default_rng(0)
+    centres = rng.standard_normal((3, 16)) * 10
+    labels = [f"c{i % 3}" for i in range(60)]
+    X = np.stack([centres[i % 3] + rng.standard_normal(16) for i in range(60)])
+    path = tmp_path / "tsne.png"
+    fig, xy = plot_tsne(X, labels, path, perplexity=10, learning_rate=200)
+    assert png_size(path) == (700, 600) and xy.shape == (60, 2)
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["c0", "c1", "c2"]
+    assert len(ax.collections) == 3                      # one colour per label
+    # well separated clusters stay separated: every point's nearest neighbour has its label
+    d = np.linalg.norm(xy[:, None] - xy[None], axis=-1) + np.eye(60) * 1e9
+    assert all(labels[j] == labels[i] for i, j in enumerate(d.argmin(axis=1)))
+    fig, xy2 = plot_tsne(X, None, perplexity=10, learning_rate="auto")
+    assert fig.axes[0].get_legend() is None
+    for kw, msg in [(dict(perplexity=60), "perplexity"), (dict(learning_rate=-1), "learning_rate"),
+                    (dict(labels=["a"]), "one entry per instance")]:
+        args = dict(perplexity=10, labels=labels)
+        args.update(kw)
+        with pytest.raises(ValueError, match=msg):
+            plot_tsne(X, args.pop("labels"), tmp_path / "bad.png", **args)
+    assert not (tmp_path / "bad.png").exists()
+
+
+def test_reconstruction_png_with_rmse(tmp_path):
+    from rae_fast.plotting import plot_reconstruction
+
+    rng = np.random.default_rng(1)
+    A = rng.uniform(-1, 1, (3, 20, 8))
+    B = A + 0.1 * rng.standard_normal(A.shape)
+    path = tmp_path / "rec.png"
+    fig = plot_reconstruction(A, B, path, names=["a", "b", "c"])
+    w, h = png_size(path)
+    assert w == 1000 and h > 600
+    titles = [ax.get_title() for ax in fig.axes if ax.get_title()]
+    rmse = np.sqrt(((A - B) ** 2).mean(axis=(1, 2)))
+    assert titles[0] == "a: original" and titles[1] == f"a: reconstruction (RMSE {rmse[0]:.4f})"
+    # the data drawn is the data given (transposed: frequency up)
+    np.testing.assert_array_equal(fig.axes[0].images[0].get_array(), A[0].T)
+    np.testing.assert_array_equal(fig.axes[1].images[0].get_array(), B[0].T)
+    with pytest.raises(ValueError, match="differ in shape"):
+        plot_reconstruction(A, B[:, :10], tmp_path / "bad.png")
+    with pytest.raises(ValueError, match="at most 16"):
+        plot_reconstruction(np.zeros((17, 4, 4)), np.zeros((17, 4, 4)))
+    assert not (tmp_path / "bad.png").exists()
+
+
+def test_cli_plot_tsne_and_reconstruction(tmp_path, make_dataset, capsys):
+    pytest.importorskip("sklearn")
+    from rae_fast.cli import main
+    from rae_fast.dataset import save
+
+    reps = make_dataset(n=30, feature_shape=(12,), n_labels=3)
+    save(reps, tmp_path / "reps.nc")
+    out = tmp_path / "tsne.png"
+    assert main(["plot", "tsne", "--input", str(tmp_path / "reps.nc"), "--output", str(out),
+                 "--perplexity", "5", "--learning-rate", "auto"]) == 0
+    png_size(out)
+    assert "3 classes" in capsys.readouterr().out
+    assert main(["plot", "tsne", "--input", str(tmp_path / "reps.nc"), "--output",
+                 str(tmp_path / "x.png"), "--perplexity", "40"]) == 2
+    assert "--perplexity" in capsys.readouterr().err and not (tmp_path / "x.png").exists()
+    specs = make_dataset(n=6, feature_shape=(10, 8))
+    save(specs, tmp_path / "s.nc")
+    save(specs.with_features(specs.features * 0.5, specs.feature_dims), tmp_path / "r.nc")
+    out = tmp_path / "rec.png"
+    assert main(["plot", "reconstruction", "--input", str(tmp_path / "s.nc"),
+                 "--reconstruction", str(tmp_path / "r.nc"), "--output", str(out),
+                 "--index", "0", "2"]) == 0
+    png_size(out)
+    assert main(["plot", "reconstruction", "--input", str(tmp_path / "s.nc"),
+                 "--reconstruction", str(tmp_path / "reps.nc"), "--output",
+                 str(tmp_path / "y.png")]) == 2
+    assert "does not hold the reconstructions" in capsys.readouterr().err
+    assert main(["plot", "reconstruction", "--input", str(tmp_path / "s.nc"),
+                 "--reconstruction", str(tmp_path / "r.nc"), "--output",
+                 str(tmp_path / "y.png"), "--index", "9"]) == 2
+    assert "out of range" in capsys.readouterr().err and not (tmp_path / "y.png").exists()

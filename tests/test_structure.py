@@ -16,7 +16,7 @@ above; see docs/structure.md):
 8. embedding models (audio in, representations out; HEAR, pandas, scikit-learn adapters):
    ``embedding``, ``hear``
 9. what uses representations and features: ``evaluation``, ``fusion``, ``export``, ``obj``,
-   ``plotting``, ``autocorr_files``
+   ``plotting``, ``autocorr_files``, ``codec`` (decoding to audio)
 10. distributed execution on Ray (optional; Ray is imported only when asked for): ``distributed``
 11. the command line: ``cli``
 
@@ -43,7 +43,7 @@ LAYERS: List[Set[str]] = [
     {"model"},
     {"inference"},
     {"embedding", "hear"},
-    {"evaluation", "fusion", "export", "obj", "plotting", "autocorr_files"},
+    {"evaluation", "fusion", "export", "obj", "plotting", "autocorr_files", "codec"},
     {"distributed"},
     {"cli", "__main__"},
 ]

@@ -24,6 +24,7 @@
 #include "rae/autocorr.hpp"
 #include "rae/dispatch.hpp"
 #include "rae/fft.hpp"
+#include "rae/inverse.hpp"
 #include "rae/mel.hpp"
 #include "rae/parallel.hpp"
 #include "rae/stft.hpp"
@@ -324,6 +325,136 @@ void audeep_post(py::array S, const py::object& clip_below, const py::object& cl
   });
 }
 
+
+// ------------------------------------------------------------------ inverse transforms
+
+// A window for the inverse transforms: None (rectangular) or n_fft values, converted to T.
+template <class T>
+py::array_t<T, py::array::c_style | py::array::forcecast> inverse_window(const py::object& window,
+                                                                       std::size_t n_fft) {
+  using Arr = py::array_t<T, py::array::c_style | py::array::forcecast>;
+  if (window.is_none()) return Arr(0);
+  Arr w = Arr::ensure(window);
+  if (!w) type_error("window must be an array of real numbers");
+  if (w.ndim() != 1 || std::size_t(w.shape(0)) != n_fft)
+    value_error("window must be 1-D with n_fft (" + std::to_string(n_fft) + ") values");
+  return w;
+}
+
+// S: (n_clips, n_fft // 2 + 1, n_frames) complex; out: (n_clips, length) of the real dtype.
+void istft(const py::array& S, py::array out, std::size_t n_fft, std::size_t hop,
+           const py::object& window, bool center, int n_threads) {
+  dispatch(S, "S", true, [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    using C = std::complex<T>;
+    const C* sp = checked<C>(S, "S", 3);
+    if (std::size_t(S.shape(1)) != n_fft / 2 + 1)
+      value_error("S must have n_fft // 2 + 1 = " + std::to_string(n_fft / 2 + 1) +
+                  " rows, got " + std::to_string(S.shape(1)));
+    T* op = checked_out<T>(out, "out", 2);
+    if (out.shape(0) != S.shape(0)) value_error("out must have one row per spectrogram of S");
+    auto w = inverse_window<T>(window, n_fft);
+    rae::IstftSpec<T> spec;
+    spec.n_fft = n_fft;
+    spec.hop = hop;
+    spec.window = window.is_none() ? nullptr : w.data();
+    spec.center = center;
+    const std::size_t n_frames = std::size_t(S.shape(2)), length = std::size_t(out.shape(1));
+    rae::istft_check(n_frames, length, spec);
+    const std::size_t n_clips = std::size_t(S.shape(0));
+    call_core([&] {
+      rae::istft_batch<T>(sp, n_clips, n_frames, std::size_t(S.shape(1)) * n_frames, spec, op,
+                          length, length, n_threads);
+    });
+  });
+}
+
+// mag: (n_clips, n_fft // 2 + 1, n_frames) real; init: None or complex of the same shape.
+void griffinlim(const py::array& mag, const py::object& init, py::array out, std::size_t n_fft,
+                std::size_t hop, const py::object& window, bool center,
+                const std::string& pad_mode, std::size_t n_iter, double momentum,
+                int n_threads) {
+  const rae::PadMode pm = rae::parse_pad_mode(pad_mode);
+  dispatch(mag, "S", false, [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    using C = std::complex<T>;
+    const T* mp = checked<T>(mag, "S", 3);
+    if (std::size_t(mag.shape(1)) != n_fft / 2 + 1)
+      value_error("S must have n_fft // 2 + 1 = " + std::to_string(n_fft / 2 + 1) +
+                  " rows, got " + std::to_string(mag.shape(1)));
+    const C* ip = nullptr;
+    py::array init_arr;
+    if (!init.is_none()) {
+      init_arr = py::reinterpret_borrow<py::array>(init);
+      ip = checked<C>(init_arr, "init", 3, {mag.shape(0), mag.shape(1), mag.shape(2)});
+    }
+    T* op = checked_out<T>(out, "out", 2);
+    if (out.shape(0) != mag.shape(0)) value_error("out must have one row per spectrogram of S");
+    auto w = inverse_window<T>(window, n_fft);
+    rae::IstftSpec<T> spec;
+    spec.n_fft = n_fft;
+    spec.hop = hop;
+    spec.window = window.is_none() ? nullptr : w.data();
+    spec.center = center;
+    spec.pad_mode = pm;
+    const std::size_t n_frames = std::size_t(mag.shape(2)), length = std::size_t(out.shape(1));
+    rae::istft_check(n_frames, length, spec);
+    const std::size_t n_clips = std::size_t(mag.shape(0));
+    call_core([&] {
+      rae::griffinlim_batch<T>(mp, n_clips, n_frames, std::size_t(mag.shape(1)) * n_frames, ip,
+                               spec, n_iter, momentum, op, length, length, n_threads);
+    });
+  });
+}
+
+// A: (n_bands, n_bins) float64; B: (n_clips, n_bands, n_frames); X: (n_clips, n_bins, n_frames).
+void nnls_filterbank(const py::array& A, const py::array& B, py::array X, std::size_t max_iter,
+                     double tol, int n_threads) {
+  const double* ap = checked<double>(A, "basis", 2);
+  dispatch(B, "M", false, [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    const T* bp = checked<T>(B, "M", 3);
+    if (B.shape(1) != A.shape(0))
+      value_error("M must have one row per band of the basis (" + std::to_string(A.shape(0)) +
+                  "), got " + std::to_string(B.shape(1)));
+    T* xp = checked_out<T>(X, "out", 3, {B.shape(0), A.shape(1), B.shape(2)});
+    const std::size_t nbands = std::size_t(A.shape(0)), nbins = std::size_t(A.shape(1));
+    const std::size_t n_clips = std::size_t(B.shape(0)), n_frames = std::size_t(B.shape(2));
+    call_core([&] {
+      rae::nnls_filterbank<T>(ap, nbands, nbins, bp, n_clips, n_frames, nbands * n_frames, xp,
+                              nbins * n_frames, max_iter, tol, n_threads);
+    });
+  });
+}
+
+// R: (n_clips, n_lags, n_frames); out: (n_clips, n_fft // 2 + 1, n_frames).
+void acf_to_power(const py::array& R, py::array out, std::size_t n_fft,
+                  const py::object& lag_weights, bool clip_negative, int n_threads) {
+  dispatch(R, "acf", false, [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    using Arr = py::array_t<T, py::array::c_style | py::array::forcecast>;
+    const T* rp = checked<T>(R, "acf", 3);
+    if (n_fft == 0 || n_fft > rae::kMaxFftSize)
+      value_error("n_fft = " + std::to_string(n_fft) + " is outside the supported range [1, 2^27]");
+    T* op = checked_out<T>(out, "out", 3, {R.shape(0), dim(n_fft / 2 + 1), R.shape(2)});
+    Arr w;
+    if (!lag_weights.is_none()) {
+      w = Arr::ensure(lag_weights);
+      if (!w) type_error("lag_window must be an array of real numbers");
+      if (w.ndim() != 1 || w.shape(0) != R.shape(1))
+        value_error("lag_window must be 1-D with one value per lag (" +
+                    std::to_string(R.shape(1)) + ")");
+    }
+    const std::size_t n_clips = std::size_t(R.shape(0)), n_lags = std::size_t(R.shape(1));
+    const std::size_t n_frames = std::size_t(R.shape(2));
+    call_core([&] {
+      rae::acf_to_power<T>(rp, n_clips, n_lags, n_frames, n_lags * n_frames,
+                           lag_weights.is_none() ? nullptr : w.data(), n_fft, op, (n_fft / 2 + 1) * n_frames,
+                           clip_negative, n_threads);
+    });
+  });
+}
+
 }  // namespace
 
 PYBIND11_MODULE(_core, m) {
@@ -380,6 +511,19 @@ PYBIND11_MODULE(_core, m) {
         py::arg("amin"), py::arg("top_db"), py::arg("n_threads"));
   m.def("audeep_post", &audeep_post, py::arg("S"), py::arg("clip_below"), py::arg("clip_above"),
         py::arg("db"), py::arg("mean_norm"), py::arg("n_threads"));
+  m.def("istft", &istft, py::arg("S"), py::arg("out"), py::arg("n_fft"), py::arg("hop"),
+        py::arg("window"), py::arg("center"), py::arg("n_threads"));
+  m.def("griffinlim", &griffinlim, py::arg("S"), py::arg("init"), py::arg("out"),
+        py::arg("n_fft"), py::arg("hop"), py::arg("window"), py::arg("center"),
+        py::arg("pad_mode"), py::arg("n_iter"), py::arg("momentum"), py::arg("n_threads"));
+  m.def("istft_length", &rae::istft_length, py::arg("n_frames"), py::arg("n_fft"),
+        py::arg("hop"), py::arg("center"));
+  m.def("istft_frames_used", &rae::istft_frames_used, py::arg("n_frames"), py::arg("length"),
+        py::arg("n_fft"), py::arg("hop"), py::arg("center"));
+  m.def("nnls_filterbank", &nnls_filterbank, py::arg("basis"), py::arg("M"), py::arg("out"),
+        py::arg("max_iter"), py::arg("tol"), py::arg("n_threads"));
+  m.def("acf_to_power", &acf_to_power, py::arg("acf"), py::arg("out"), py::arg("n_fft"),
+        py::arg("lag_window"), py::arg("clip_negative"), py::arg("n_threads"));
   m.def("pad_index", [](std::int64_t i, std::int64_t len, const std::string& mode) {
     return rae::pad_index(i, len, rae::parse_pad_mode(mode));
   });

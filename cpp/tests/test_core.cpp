@@ -1,17 +1,20 @@
 // C++ unit tests of the core, without Python: FFTs against a naive long-double DFT, windows,
 // filterbanks, framing and thread-count invariance. Run through ctest (or tests/test_cpp_core.py).
+#include <algorithm>
 #include <cmath>
 #include <complex>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <random>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "rae/autocorr.hpp"
 #include "rae/dispatch.hpp"
 #include "rae/fft.hpp"
+#include "rae/inverse.hpp"
 #include "rae/mel.hpp"
 #include "rae/parallel.hpp"
 #include "rae/stft.hpp"
@@ -265,6 +268,241 @@ void test_cpu_detection() {
 #endif
 }
 
+
+// ---------------------------------------------------------------- inverse transforms
+
+template <class T>
+std::vector<std::complex<T>> stft_of(const std::vector<T>& y, std::size_t n_clips, std::size_t len,
+                                     std::size_t n_fft, std::size_t hop, const T* window,
+                                     bool center, std::size_t& n_frames) {
+  rae::FrameSpec<T> spec;
+  spec.n_fft = n_fft;
+  spec.frame_len = n_fft;
+  spec.hop = hop;
+  spec.pad = center ? n_fft / 2 : 0;
+  spec.window = window;
+  spec.mode = rae::FrameMode::complex;
+  n_frames = rae::frame_count(len, n_fft, hop, spec.pad);
+  const std::size_t nb = n_fft / 2 + 1;
+  std::vector<std::complex<T>> S(n_clips * nb * n_frames);
+  rae::frames_batch<T>(y.data(), n_clips, len, len, spec, reinterpret_cast<T*>(S.data()),
+                       nb * n_frames, 2);
+  return S;
+}
+
+template <class T>
+std::vector<T> hann(std::size_t n) {
+  auto w = rae::make_window(rae::WindowKind::hann, n, true);
+  return std::vector<T>(w.begin(), w.end());
+}
+
+template <class T>
+void test_istft_roundtrip(double tol) {
+  std::mt19937 gen(5);
+  std::normal_distribution<double> dist;
+  struct Case { std::size_t n_fft, hop, len; bool center; };
+  for (Case cs : {Case{16, 4, 100, true}, Case{64, 16, 1000, true}, Case{64, 32, 999, false},
+                  Case{255, 64, 3000, true}, Case{512, 128, 4097, false},
+                  Case{1000, 250, 5000, true}}) {
+    const std::size_t n_clips = 3;
+    std::vector<T> y(n_clips * cs.len);
+    for (auto& v : y) v = T(dist(gen));
+    const auto w = hann<T>(cs.n_fft);
+    std::size_t nf = 0;
+    auto S = stft_of<T>(y, n_clips, cs.len, cs.n_fft, cs.hop, w.data(), cs.center, nf);
+    rae::IstftSpec<T> spec;
+    spec.n_fft = cs.n_fft;
+    spec.hop = cs.hop;
+    spec.window = w.data();
+    spec.center = cs.center;
+    const std::size_t nb = cs.n_fft / 2 + 1;
+    std::vector<T> a(n_clips * cs.len), b(n_clips * cs.len);
+    rae::istft_batch<T>(S.data(), n_clips, nf, nb * nf, spec, a.data(), cs.len, cs.len, 1);
+    rae::istft_batch<T>(S.data(), n_clips, nf, nb * nf, spec, b.data(), cs.len, cs.len, 3);
+    check(a == b, "istft identical for 1 and 3 threads, n_fft=" + std::to_string(cs.n_fft));
+    // without centring the first and last hop samples are not covered by a full window sum
+    const std::size_t lo = cs.center ? 0 : cs.n_fft, hi = cs.center ? cs.len : cs.len - cs.n_fft;
+    double err = 0;
+    for (std::size_t c = 0; c < n_clips; ++c)
+      for (std::size_t i = lo; i < hi; ++i)
+        err = std::max(err, double(std::fabs(a[c * cs.len + i] - y[c * cs.len + i])));
+    check(err < tol, "istft(stft(y)) == y, n_fft=" + std::to_string(cs.n_fft) + " hop=" +
+                         std::to_string(cs.hop) + " err " + std::to_string(err));
+  }
+  check(rae::istft_length(10, 16, 4, true) == 36, "istft_length centred");
+  check(rae::istft_length(10, 16, 4, false) == 52, "istft_length not centred");
+  check(rae::istft_frames_used(10, 8, 16, 4, true) == 6, "istft_frames_used");
+  rae::IstftSpec<T> bad;
+  bad.n_fft = 16;
+  bad.hop = 0;
+  bool threw = false;
+  try {
+    rae::istft_check<T>(4, 10, bad);
+  } catch (const std::invalid_argument&) {
+    threw = true;
+  }
+  check(threw, "istft_check refuses hop 0");
+}
+
+template <class T>
+double spectral_convergence(const std::vector<T>& y, std::size_t len, const std::vector<T>& mag,
+                            std::size_t n_fft, std::size_t hop, const T* w) {
+  std::size_t nf = 0;
+  auto S = stft_of<T>(y, 1, len, n_fft, hop, w, true, nf);
+  double num = 0, den = 0;
+  for (std::size_t i = 0; i < S.size(); ++i) {
+    const double d = double(std::abs(S[i])) - double(mag[i]);
+    num += d * d;
+    den += double(mag[i]) * double(mag[i]);
+  }
+  return std::sqrt(num / den);
+}
+
+template <class T>
+void test_griffinlim() {
+  const std::size_t n_fft = 256, hop = 64, len = 4000;
+  std::vector<T> y(len);
+  for (std::size_t i = 0; i < len; ++i)  // a chirp with an envelope
+    y[i] = T(std::sin(0.001 * double(i) * double(i) / 40.0) * (0.5 + 0.5 * std::sin(0.003 * i)));
+  const auto w = hann<T>(n_fft);
+  std::size_t nf = 0;
+  auto S = stft_of<T>(y, 1, len, n_fft, hop, w.data(), true, nf);
+  std::vector<T> mag(S.size());
+  for (std::size_t i = 0; i < S.size(); ++i) mag[i] = std::abs(S[i]);
+  rae::IstftSpec<T> spec;
+  spec.n_fft = n_fft;
+  spec.hop = hop;
+  spec.window = w.data();
+  double prev_sc = 1e9;
+  for (std::size_t iters : {0, 4, 32}) {
+    std::vector<T> a(len), b(len);
+    rae::griffinlim_batch<T>(mag.data(), 1, nf, mag.size(), nullptr, spec, iters, 0.99,
+                             a.data(), len, len, 1);
+    rae::griffinlim_batch<T>(mag.data(), 1, nf, mag.size(), nullptr, spec, iters, 0.99,
+                             b.data(), len, len, 2);
+    check(a == b, "griffinlim identical for 1 and 2 threads, n_iter=" + std::to_string(iters));
+    const double sc = spectral_convergence(a, len, mag, n_fft, hop, w.data());
+    check(sc < prev_sc, "griffinlim converges: SC " + std::to_string(sc) + " after " +
+                            std::to_string(iters) + " iterations");
+    prev_sc = sc;
+  }
+  check(prev_sc < 0.2, "griffinlim SC after 32 iterations " + std::to_string(prev_sc));
+  // the true phase as initialisation gives the signal back
+  std::vector<std::complex<T>> ph(S.size());
+  for (std::size_t i = 0; i < S.size(); ++i)
+    ph[i] = mag[i] > T(0) ? S[i] / mag[i] : std::complex<T>(1, 0);
+  std::vector<T> z(len);
+  rae::griffinlim_batch<T>(mag.data(), 1, nf, mag.size(), ph.data(), spec, 0, 0.99, z.data(),
+                           len, len, 2);
+  double err = 0;
+  for (std::size_t i = 0; i < len; ++i) err = std::max(err, double(std::fabs(z[i] - y[i])));
+  check(err < 1e-4, "griffinlim with the true phase and no iteration gives y back");
+  bool threw = false;
+  try {
+    std::vector<T> o(len + 1000);
+    rae::griffinlim_batch<T>(mag.data(), 1, nf, mag.size(), nullptr, spec, 2, 0.99, o.data(),
+                             len + 1000, len + 1000, 1);
+  } catch (const std::invalid_argument&) {
+    threw = true;
+  }
+  check(threw, "griffinlim refuses a length that does not give the spectrogram's frames");
+}
+
+template <class T>
+void test_nnls() {
+  // full column rank (more bands than bins): the unique solution
+  {
+    const std::size_t nb = 12, nk = 7, nf = 5;
+    std::mt19937 gen(3);
+    std::uniform_real_distribution<double> u(0.0, 1.0);
+    std::vector<double> A(nb * nk, 0.0);
+    for (std::size_t b = 0; b < nb; ++b)
+      for (std::size_t k = 0; k < nk; ++k)
+        if (std::abs(int(b) / 2 - int(k)) <= 1) A[b * nk + k] = u(gen) + 0.1;
+    std::vector<T> x(nk * nf), B(nb * nf, T(0)), X(nk * nf);
+    for (auto& v : x) v = T(u(gen));
+    for (std::size_t b = 0; b < nb; ++b)
+      for (std::size_t k = 0; k < nk; ++k)
+        for (std::size_t f = 0; f < nf; ++f) B[b * nf + f] += T(A[b * nk + k] * x[k * nf + f]);
+    rae::nnls_filterbank<T>(A.data(), nb, nk, B.data(), 1, nf, nb * nf, X.data(), nk * nf, 500,
+                            1e-7, 2);
+    double err = 0;
+    for (std::size_t i = 0; i < x.size(); ++i) err = std::max(err, double(std::fabs(X[i] - x[i])));
+    check(err < 1e-4, "nnls recovers the unique solution, err " + std::to_string(err));
+  }
+  // a mel filterbank (underdetermined): non-negative, small residual, thread-invariant
+  const std::size_t n_fft = 512, nk = n_fft / 2 + 1, nm = 40, nf = 21;
+  auto A = rae::mel_filterbank(16000, n_fft, nm, 0, 8000, false, rae::MelNorm::slaney, 0);
+  std::mt19937 gen(4);
+  std::uniform_real_distribution<double> u(0.0, 1.0);
+  std::vector<T> p(2 * nk * nf), M(2 * nm * nf, T(0));
+  for (auto& v : p) v = T(u(gen) * u(gen));
+  for (std::size_t c = 0; c < 2; ++c)
+    for (std::size_t b = 0; b < nm; ++b)
+      for (std::size_t k = 0; k < nk; ++k)
+        for (std::size_t f = 0; f < nf; ++f)
+          M[c * nm * nf + b * nf + f] += T(A[b * nk + k] * p[c * nk * nf + k * nf + f]);
+  std::vector<T> X1(p.size()), X2(p.size());
+  rae::nnls_filterbank<T>(A.data(), nm, nk, M.data(), 2, nf, nm * nf, X1.data(), nk * nf, 300,
+                          1e-5, 1);
+  rae::nnls_filterbank<T>(A.data(), nm, nk, M.data(), 2, nf, nm * nf, X2.data(), nk * nf, 300,
+                          1e-5, 3);
+  check(X1 == X2, "nnls identical for 1 and 3 threads");
+  double res = 0, nrm = 0, mn = 0;
+  for (std::size_t c = 0; c < 2; ++c)
+    for (std::size_t b = 0; b < nm; ++b)
+      for (std::size_t f = 0; f < nf; ++f) {
+        double s = 0;
+        for (std::size_t k = 0; k < nk; ++k) s += A[b * nk + k] * double(X1[c * nk * nf + k * nf + f]);
+        const double m = double(M[c * nm * nf + b * nf + f]);
+        res += (s - m) * (s - m);
+        nrm += m * m;
+      }
+  for (T v : X1) mn = std::min(mn, double(v));
+  check(mn >= 0, "nnls solution is non-negative");
+  check(std::sqrt(res / nrm) < 1e-3, "nnls residual " + std::to_string(std::sqrt(res / nrm)));
+}
+
+template <class T>
+void test_acf_to_power() {
+  // all lags of an unnormalised autocorrelation give |rfft(frame)|^2 exactly
+  const std::size_t frame = 100, n_fft = 256, hop = 50, len = 1000;
+  std::mt19937 gen(9);
+  std::normal_distribution<double> dist;
+  std::vector<T> y(len);
+  for (auto& v : y) v = T(dist(gen));
+  rae::AutocorrParams p;
+  p.frame_len = frame;
+  p.hop = hop;
+  p.max_lag = frame - 1;
+  p.norm = rae::AcfNorm::none;
+  const std::size_t nf = rae::frame_count(len, frame, hop, 0);
+  std::vector<T> R(frame * nf);
+  rae::autocorrelogram<T>(y.data(), 1, len, len, p, nullptr, R.data(), R.size(), 1);
+  const std::size_t nb = n_fft / 2 + 1;
+  std::vector<T> P(nb * nf), P2(nb * nf);
+  rae::acf_to_power<T>(R.data(), 1, frame, nf, R.size(), nullptr, n_fft, P.data(), P.size(),
+                       false, 1);
+  rae::acf_to_power<T>(R.data(), 1, frame, nf, R.size(), nullptr, n_fft, P2.data(), P2.size(),
+                       false, 3);
+  check(P == P2, "acf_to_power identical for 1 and 3 threads");
+  rae::FrameSpec<T> spec;
+  spec.n_fft = n_fft;
+  spec.frame_len = frame;
+  spec.hop = hop;
+  spec.mode = rae::FrameMode::magnitude;
+  spec.power_exp = 2;
+  std::vector<T> ref(nb * nf);
+  rae::frames_batch<T>(y.data(), 1, len, len, spec, ref.data(), ref.size(), 1);
+  double err = 0, mx = 0;
+  for (std::size_t i = 0; i < ref.size(); ++i) {
+    err = std::max(err, double(std::fabs(P[i] - ref[i])));
+    mx = std::max(mx, double(ref[i]));
+  }
+  check(err < 1e-4 * mx, "acf_to_power(autocorrelation) == |rfft|^2, rel err " +
+                             std::to_string(err / mx));
+}
+
 }  // namespace
 
 int main() {
@@ -285,6 +523,14 @@ int main() {
   test_autocorr();
   test_parallel();
   test_cpu_detection();
+  test_istft_roundtrip<float>(2e-5);
+  test_istft_roundtrip<double>(1e-12);
+  test_griffinlim<float>();
+  test_griffinlim<double>();
+  test_nnls<float>();
+  test_nnls<double>();
+  test_acf_to_power<float>();
+  test_acf_to_power<double>();
   if (g_failures) {
     std::fprintf(stderr, "%d failure(s)\n", g_failures);
     return 1;

@@ -21,22 +21,24 @@ from ._version import __version__
 from . import _core  # noqa: F401  (the compiled extension)
 from .autocorr import (autocorrelation_method, autocorrelogram, autocorrelogram_axes,
                        fundamental_frequency)
-from .dsp import (audeep_normalize, fft, get_window, hz_to_mel, ifft, irfft, mel_filterbank,
-                  mel_to_hz, melspectrogram, power_spectrogram, power_to_db, rfft, simd_level,
-                  spectrogram, spectrogram_frames, stft)
+from .dsp import (audeep_normalize, fft, get_window, griffinlim, hz_to_mel, ifft, irfft, istft,
+                  mel_filterbank, mel_to_hz, melspectrogram, power_spectrogram, power_to_db, rfft,
+                  simd_level, spectrogram, spectrogram_frames, stft)
 
 __all__ = [
     "__version__", "fft", "ifft", "rfft", "irfft", "get_window", "stft", "power_spectrogram",
     "mel_filterbank", "melspectrogram", "power_to_db", "spectrogram", "spectrogram_frames",
     "audeep_normalize", "hz_to_mel", "mel_to_hz", "simd_level", "autocorrelogram",
-    "autocorrelogram_axes", "autocorrelation_method", "fundamental_frequency",
+    "autocorrelogram_axes", "autocorrelation_method", "fundamental_frequency", "istft",
+    "griffinlim",
 ]
 
 #: Sub-modules reachable as ``rae_fast.<name>`` without importing them first; they are
 #: imported on first access (torch, onnxruntime and matplotlib only load when a module
 #: that needs them is used).
 _SUBMODULES = frozenset({
-    "audio", "autocorr", "autocorr_files", "cli", "dataset", "dsp", "embedding", "evaluation",
+    "audio", "autocorr", "autocorr_files", "cli", "codec", "dataset", "dsp", "embedding",
+    "evaluation",
     "export", "fusion", "hear", "inference", "layouts", "model", "obj", "plotting",
     "preprocessing", "progress", "synth",
 })

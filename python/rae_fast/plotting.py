@@ -1,4 +1,6 @@
-"""Pictures of autocorrelograms: a time x delay heatmap and a 3-D surface (matplotlib).
+"""Pictures: autocorrelograms (a time x delay heatmap and a 3-D surface), a t-SNE map of
+representations coloured by label (auDeep's ``visualize tsne``), and original and reconstructed
+spectrograms side by side (matplotlib).
 
 matplotlib is an optional extra (``pip install rae_fast[plot]``); it is imported only when a
 picture is drawn, and only its object-oriented API with the Agg canvas is used (no pyplot, no
@@ -25,7 +27,7 @@ from ._io import atomic_path
 
 PathLike = Union[str, "os.PathLike[str]"]
 
-__all__ = ["plot_autocorrelogram", "save_figure", "KINDS"]
+__all__ = ["plot_autocorrelogram", "plot_tsne", "plot_reconstruction", "save_figure", "KINDS"]
 
 #: The pictures :func:`plot_autocorrelogram` draws.
 KINDS = ("heatmap", "surface")
@@ -189,3 +191,175 @@ def save_figure(fig, path: PathLike, dpi: int = 100, format: Optional[str] = Non
     with _LOCK, atomic_path(path) as tmp:
         fig.savefig(tmp, format=fmt, dpi=dpi)
     return path
+
+
+def _figure_path(path):
+    if path is None:
+        return None, None
+    path = Path(path)
+    return path, path.suffix.lower().lstrip(".") or "png"
+
+
+def _check_format(canvas, path, fmt) -> None:
+    if fmt is not None and fmt not in canvas.get_supported_filetypes():
+        raise ValueError(f"cannot save a picture as .{fmt} ({path}); use one of "
+                         f"{', '.join(sorted(canvas.get_supported_filetypes()))}")
+
+
+def tsne_embedding(features, perplexity: float = 30.0, learning_rate="auto",
+                   random_state: int = 0) -> np.ndarray:
+    """2-D t-SNE coordinates ``(n, 2)`` of ``features`` ``(n, ...)`` (flattened per instance),
+    with scikit-learn's :class:`~sklearn.manifold.TSNE` (PCA initialisation).
+
+    ``perplexity`` must be below the number of instances; ``learning_rate`` a number > 0 or
+    ``"auto"`` (the default: scikit-learn's ``max(n / 48, 50)``; auDeep's ``visualize tsne``
+    used 1000, the old scikit-learn default, which on a few hundred instances throws a few
+    points far out and squeezes the rest into a dot)."""
+    from ._validation import check_float, check_int, check_real_array
+
+    X = check_real_array(features, "features", ndim=tuple(range(2, 6)), dtype=np.float64)
+    X = X.reshape(X.shape[0], -1)
+    n = X.shape[0]
+    perplexity = check_float(perplexity, "perplexity", 0.0, strict_min=True)
+    if n < 3:
+        raise ValueError(f"t-SNE needs at least 3 instances, got {n}")
+    if perplexity >= n:
+        raise ValueError(f"perplexity must be smaller than the number of instances ({n}), got "
+                         f"{perplexity:g}")
+    if not (isinstance(learning_rate, str) and learning_rate == "auto"):
+        learning_rate = check_float(learning_rate, "learning_rate", 0.0, strict_min=True)
+    random_state = check_int(random_state, "random_state", 0)
+    from sklearn.manifold import TSNE
+
+    tsne = TSNE(n_components=2, perplexity=perplexity, learning_rate=learning_rate,
+                init="pca", random_state=random_state)
+    return tsne.fit_transform(X)
+
+
+def plot_tsne(features, labels=None, path: Optional[PathLike] = None, *,
+              perplexity: float = 30.0, learning_rate="auto", random_state: int = 0,
+              title: Optional[str] = None, figsize: Optional[Tuple[float, float]] = None,
+              dpi: int = 100):
+    """A t-SNE map of representations (or any features), one point per instance, coloured by
+    label (auDeep's ``visualize tsne``).
+
+    Parameters
+    ----------
+    features : ndarray ``(n, ...)``, finite
+    labels : sequence of ``n`` labels (str or int; None or "" for unlabelled), optional
+    path : str or Path, optional
+        Save the picture there (atomically; format from the suffix, PNG by default).
+    perplexity, learning_rate, random_state : see :func:`tsne_embedding`.
+    title : str, optional
+
+    Returns
+    -------
+    (matplotlib.figure.Figure, ndarray ``(n, 2)`` of the t-SNE coordinates)
+
+    Example
+    -------
+    >>> fig, xy = plot_tsne(reps, labels, "tsne.png", perplexity=20)     # doctest: +SKIP
+    """
+    from ._validation import check_int
+
+    dpi = check_int(dpi, "dpi", 10, 2000)
+    n = np.asarray(features).shape[0] if np.ndim(features) else 0
+    if labels is not None:
+        labels = ["" if v is None else str(v) for v in list(labels)]
+        if len(labels) != n:
+            raise ValueError(f"labels must have one entry per instance ({n}), got {len(labels)}")
+    path, fmt = _figure_path(path)
+    Figure, FigureCanvasAgg = _matplotlib()
+    xy = tsne_embedding(features, perplexity, learning_rate, random_state)
+    with _LOCK:
+        fig = Figure(figsize=figsize or (7, 6), layout="constrained")
+        canvas = FigureCanvasAgg(fig)
+        _check_format(canvas, path, fmt)
+        ax = fig.add_subplot()
+        if labels is None or all(v == "" for v in labels):
+            ax.scatter(xy[:, 0], xy[:, 1], s=14, alpha=0.8)
+        else:
+            import matplotlib
+
+            names = sorted(set(labels))
+            cmap = matplotlib.colormaps["tab20" if len(names) > 10 else "tab10"]
+            for i, name in enumerate(names):
+                sel = np.array([v == name for v in labels])
+                color = cmap(i % cmap.N)
+                ax.scatter(xy[sel, 0], xy[sel, 1], s=14, alpha=0.8, color=color,
+                           label=name or "(no label)")
+            ax.legend(fontsize="small", markerscale=1.5, loc="best",
+                      ncols=2 if len(names) > 12 else 1)
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_title(title or f"t-SNE of {n} instances (perplexity {perplexity:g})")
+        if path is not None:
+            save_figure(fig, path, dpi=dpi, format=fmt)
+    return fig, xy
+
+
+def plot_reconstruction(originals, reconstructions, path: Optional[PathLike] = None, *,
+                        names=None, rmse=None, feature_dims=("time", "freq"),
+                        title: Optional[str] = None, cmap: str = "magma", dpi: int = 100):
+    """Original and reconstructed features side by side, one row per instance, with the RMSE.
+
+    Parameters
+    ----------
+    originals, reconstructions : ndarray ``(k, T, F)`` (time-major, as data sets store them;
+        ``(T, F)`` for one instance)
+    path : str or Path, optional
+    names : k strings, optional (row titles)
+    rmse : k numbers, optional (default: computed from the two)
+    feature_dims : the data set's feature dims (``("time", "lag")`` labels the y axis "Lag")
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    from ._validation import check_int, check_real_array
+
+    A = check_real_array(originals, "originals", ndim=(2, 3))
+    B = check_real_array(reconstructions, "reconstructions", ndim=(2, 3))
+    A = A[None] if A.ndim == 2 else A
+    B = B[None] if B.ndim == 2 else B
+    if A.shape != B.shape:
+        raise ValueError(f"originals {A.shape} and reconstructions {B.shape} differ in shape")
+    k = A.shape[0]
+    if k > 16:
+        raise ValueError(f"at most 16 instances fit one picture, got {k}")
+    dpi = check_int(dpi, "dpi", 10, 2000)
+    err = np.sqrt(((A.astype(np.float64) - B) ** 2).mean(axis=(1, 2))) if rmse is None \
+        else np.asarray(rmse, dtype=np.float64).reshape(-1)
+    if err.shape != (k,):
+        raise ValueError(f"rmse must have {k} values, got {err.shape}")
+    names = [f"instance {i}" for i in range(k)] if names is None else [str(v) for v in names]
+    if len(names) != k:
+        raise ValueError(f"names must have {k} entries, got {len(names)}")
+    what = "Lag" if tuple(feature_dims)[-1] == "lag" else "Band"
+    path, fmt = _figure_path(path)
+    Figure, FigureCanvasAgg = _matplotlib()
+    with _LOCK:
+        fig = Figure(figsize=(10, 2.4 * k + 0.6), layout="constrained")
+        canvas = FigureCanvasAgg(fig)
+        _check_format(canvas, path, fmt)
+        axes = fig.subplots(k, 2, squeeze=False, sharex=True, sharey=True)
+        for i in range(k):
+            lo = float(min(A[i].min(), B[i].min()))
+            hi = float(max(A[i].max(), B[i].max()))
+            if hi <= lo:
+                lo, hi = lo - 0.5, hi + 0.5
+            for j, (data, label) in enumerate(((A[i], "original"), (B[i], "reconstruction"))):
+                ax = axes[i, j]
+                im = ax.imshow(data.T, origin="lower", aspect="auto", cmap=cmap, vmin=lo,
+                               vmax=hi, interpolation="nearest")
+                ax.set_title(f"{names[i]}: {label}" + (f" (RMSE {err[i]:.4f})" if j else ""),
+                             fontsize="small")
+                ax.set_ylabel(what if j == 0 else "")
+            fig.colorbar(im, ax=axes[i, :].tolist(), shrink=0.9)
+        for ax in axes[-1]:
+            ax.set_xlabel("Frame")
+        if title:
+            fig.suptitle(title)
+        if path is not None:
+            save_figure(fig, path, dpi=dpi, format=fmt)
+    return fig

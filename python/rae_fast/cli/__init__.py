@@ -23,9 +23,12 @@ _GROUPS = [
     "rae_fast.cli.inspection",  # inspect
     "rae_fast.cli.data",        # preprocess, modify
     "rae_fast.cli.autocorr",    # autocorrelogram
-    "rae_fast.cli.model",       # train, export-onnx, generate, reconstruct, diagnose
+    "rae_fast.cli.model",       # train, export-onnx, generate, reconstruct
+    "rae_fast.cli.diagnostics", # diagnose
     "rae_fast.cli.embedding",   # embed
+    "rae_fast.cli.codec",       # encode, decode
     "rae_fast.cli.evaluation",  # evaluate, predict, fuse, band-stats, fuse-chunks, export, import
+    "rae_fast.cli.plot",        # plot tsne, plot reconstruction
     "rae_fast.cli.demo",        # demo
 ]
 
@@ -154,6 +157,13 @@ def main(argv: Optional[List[str]] = None) -> int:
                               _no_space_errno(exc) is not None):
             raise
         sub = _command_parser(parser, args.command)
+        while sub is not None:               # a nested command (plot tsne): its own flags
+            dests = [a.dest for a in sub._actions
+                     if isinstance(a, argparse._SubParsersAction)]
+            nested = _command_parser(sub, getattr(args, dests[0], None)) if dests else None
+            if nested is None:
+                break
+            sub = nested
         text = error_message(exc)
         if sub is not None:
             text = translate_message(text, _flag_map(sub))

@@ -274,7 +274,7 @@ def cmd_modify(args) -> int:
     """``rae-fast modify``: add / remove cross-validation folds or a partitioning."""
     import numpy as np
 
-    from ..dataset import DataSet, load, make_cv_folds, make_partitions, save
+    from ..dataset import DataSet, load, make_cv_folds, make_partitions, read_extra_columns, save
 
     if args.ratios is not None and args.add_partitioning is None:
         raise ValueError("--ratios only applies to --add-partitioning")
@@ -300,7 +300,7 @@ def cmd_modify(args) -> int:
             what = "removed the partitioning"
         new = DataSet(ds.features, ds.feature_dims, ds.filenames, ds.chunk_nr,
                       ds.label_nominal, ds.label_numeric, cv, part, ds.label_map, ds.attrs)
-        save(new, out)
+        save(new, out, extra=read_extra_columns(src))   # e.g. the normalisation offsets
     finally:
         ds.close()
     print(f"{what}; wrote {out}")

@@ -11,6 +11,10 @@ a worked example of the command line):
 6. ``generate``         representations with ONNX Runtime
 7. ``embed``            the same representations straight from the audio files, by the model file
 8. ``evaluate``         the paper's MLP, cross-validated over the folds
+9. ``reconstruct``      the autoencoder's reconstructions, also as audio (``--audio``:
+                        de-normalisation, mel inversion, Griffin-Lim)
+10. ``plot``            a t-SNE map of the representations and original vs reconstructed
+                        spectrograms (PNG; needs matplotlib)
 
 Everything goes to one output folder, named at the end. Running the demo again with the same
 folder and settings skips the stages that are done (an interrupted run resumes).
@@ -211,8 +215,9 @@ def run_demo(args) -> int:
         print(f"   reconstruction RMSE {loss[0]:.4f} (epoch 1) -> {loss[1]:.4f} "
               f"(epoch {loss[2]})")
     onnx = out / "encoder.onnx"
-    st.run("export-onnx", ["export-onnx", run_dir, "--output", onnx, "--no-autoencoder"],
-           skip_if=onnx)
+    autoencoder = out / "autoencoder.onnx"
+    st.run("export-onnx", ["export-onnx", run_dir, "--output", onnx, "--autoencoder-output",
+                           autoencoder], skip_if=autoencoder)
     reps = out / "representations.nc"
     st.run("generate", ["generate", "--model", onnx, "--input", specs, "--output", reps,
                         "--device", args.device, "--threads", threads, *quiet], skip_if=reps)
@@ -238,17 +243,58 @@ def run_demo(args) -> int:
         pass
     st.run("evaluate", ev)
 
+    # 5. back to sound and pictures
+    pictures = _back_to_sound(st, out, specs, reps, autoencoder, threads, quiet)
+
     res = json.loads((out / "evaluation.json").read_text())
     total = time.perf_counter() - t_all
     n_classes = len(res.get("class_names", [])) or 1
     print("\n== summary " + "=" * 58)
     for name, t in st.times.items():
-        print(f"   {name:16s} {t:7.1f} s")
-    print(f"   {'total':16s} {total:7.1f} s")
+        print(f"   {name:20s} {t:7.1f} s")
+    print(f"   {'total':20s} {total:7.1f} s")
     print(f"   accuracy {100 * res['accuracy']:.1f} %, UAR {100 * res['uar']:.1f} % "
           f"(chance {100 / n_classes:.1f} %)")
+    for line in pictures:
+        print(f"   {line}")
     print(f"   everything is in {out.resolve()}")
     return 0
+
+
+def _back_to_sound(st: "_Stages", out: Path, specs: Path, reps: Path, autoencoder: Path,
+                   threads: int, quiet) -> list:
+    """reconstruct --audio, plot tsne, plot reconstruction; the summary's lines about them."""
+    recon, decoded = out / "reconstructions.nc", out / "decoded"
+    st.run("reconstruct", ["reconstruct", "--model", autoencoder, "--input", specs, "--output",
+                           recon, "--audio", decoded, "--threads", threads, *quiet],
+           skip_if=recon)
+    wavs = sorted(decoded.rglob("*.wav"))
+    by_class: dict = {}
+    for w in wavs:
+        by_class.setdefault(w.parent, w)
+    lines = [f"{len(wavs)} reconstructions as audio in {decoded}, e.g. "
+             + ", ".join(str(w.relative_to(out)) for w in list(by_class.values())[:3])
+             + " (teacher-forced: the demo's decoder is bidirectional; rae-fast encode / "
+               "decode need a unidirectional one)"]
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        return lines + ["no pictures: matplotlib is not installed (pip install "
+                        "'rae_fast[plot]')"]
+    tsne, rec_png = out / "tsne.png", out / "reconstruction.png"
+    from ..dataset import load
+
+    with load(reps, lazy=True) as ds:
+        n = len(ds)
+    # auDeep's perplexity (30) unless the data set is small: it must stay below the instances
+    perplexity = min(30.0, max(1.0, (n - 1) / 3))
+    st.run("plot tsne", ["plot", "tsne", "--input", reps, "--output", tsne, "--perplexity",
+                         f"{perplexity:g}"], skip_if=tsne)
+    st.run("plot reconstruction", ["plot", "reconstruction", "--input", specs,
+                                   "--reconstruction", recon, "--output", rec_png],
+           skip_if=rec_png)
+    return lines + [f"pictures: {tsne} (t-SNE of the representations), {rec_png} (original "
+                    "vs reconstructed spectrograms)"]
 
 
 def _compare_embeddings(csv_path: Path, reps_path: Path) -> None:

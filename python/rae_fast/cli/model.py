@@ -1,12 +1,12 @@
-"""``rae-fast train | export-onnx | generate | reconstruct | diagnose``: the autoencoder
-commands.
+"""``rae-fast train | export-onnx | generate | reconstruct``: the autoencoder commands
+(``diagnose`` is in :mod:`rae_fast.cli.diagnostics`).
 
 ::
 
     rae-fast train --input specs.nc --run-dir RUN --num-layers 2 --num-units 256 \\
         --bidirectional-decoder --num-epochs 64
     rae-fast train --input specs.nc --run-dir RUN --num-epochs 80 --continue
-    rae-fast export-onnx RUN                       # RUN/encoder.onnx + RUN/autoencoder.onnx
+    rae-fast export-onnx RUN          # RUN/encoder.onnx, RUN/autoencoder.onnx (+ RUN/decoder.onnx)
     rae-fast generate --model RUN/encoder.onnx --input specs.nc --output reps.nc
     rae-fast reconstruct --model RUN/autoencoder.onnx --input specs.nc --output recon.nc
     rae-fast reconstruct --model RUN --input specs.nc --output recon.nc   # free-running
@@ -177,7 +177,8 @@ def _cmd_train(args) -> int:
 # ------------------------------------------------------------------------- export-onnx
 
 def _cmd_export(args) -> int:
-    from ..model import export_autoencoder, export_encoder
+    from ..model import export_autoencoder, export_decoder, export_encoder
+    from ..model.decoder_export import free_run_obstacle
     from ..model.onnx_export import read_verified_difference
     from ..model.checkpoints import load_model, read_run_frontend
 
@@ -188,22 +189,36 @@ def _cmd_export(args) -> int:
     if not args.no_autoencoder:
         ae_path = Path(args.autoencoder_output) if args.autoencoder_output \
             else run_dir / "autoencoder.onnx"
+    dec_path, dec_note = None, ""
+    why = free_run_obstacle(model)
+    if args.decoder_output and why is not None:
+        raise ValueError(f"--decoder-output: there is no decoder to export: {why}")
+    if not args.no_decoder and why is None:
+        dec_path = Path(args.decoder_output) if args.decoder_output else run_dir / "decoder.onnx"
+    elif not args.no_decoder:
+        dec_note = f"; no decoder.onnx: {why}"
     verify = not args.no_verify
     frontend = read_run_frontend(run_dir)
     export_encoder(model, enc_path, method=args.method, verify=verify, frontend=frontend,
                    pool_states=args.pool_states)
-    if ae_path is not None:
-        try:
+    written = [enc_path]
+    try:
+        if ae_path is not None:
             export_autoencoder(model, ae_path, verify=verify, frontend=frontend)
-        except BaseException:
-            enc_path.unlink(missing_ok=True)         # both or neither
-            raise
-    msg = f"wrote {enc_path}" + (f" and {ae_path}" if ae_path else "")
+            written.append(ae_path)
+        if dec_path is not None:
+            export_decoder(model, dec_path, verify=verify, frontend=frontend)
+            written.append(dec_path)
+    except BaseException:
+        for p in written:                            # all or nothing
+            p.unlink(missing_ok=True)
+        raise
+    msg = "wrote " + ", ".join(str(p) for p in written)
     if verify:
-        diffs = [read_verified_difference(p) for p in (enc_path, ae_path) if p is not None]
+        diffs = [read_verified_difference(p) for p in written]
         if all(d is not None for d in diffs):
             msg += f" (ONNX Runtime vs PyTorch: max |diff| {max(diffs):.1e})"
-    print(msg)
+    print(msg + dec_note)
     if frontend is not None:
         print(f"the model carries its preprocessing: embed audio with rae-fast embed --model "
               f"{enc_path} AUDIO... --output OUT.csv")
@@ -283,6 +298,7 @@ def _reconstruction_mode(args, from_run: bool, bidirectional_decoder: bool) -> T
 def _cmd_reconstruct(args) -> int:
     from ..inference import OnnxModel, reconstruct
 
+    _check_audio_source(args)
     source = Path(args.model)
     if source.is_dir():
         from ..model.checkpoints import load_model
@@ -310,82 +326,38 @@ def _cmd_reconstruct(args) -> int:
           f"attribute reconstruction_mode = {mode!r}")
     print(f"wrote {out}: reconstruction RMSE mean {err.mean():.5f}, min {err.min():.5f}, "
           f"max {err.max():.5f}")
+    if args.audio is not None:
+        from ..codec import dataset_to_audio
+
+        files = dataset_to_audio(out, args.input, args.audio, format=args.audio_format,
+                                 n_iter=args.iterations, progress=_progress(args),
+                                 n_threads=args.threads)
+        print(f"wrote {len(files)} audio file(s) of the reconstructions to {args.audio} "
+              f"(Griffin-Lim, {args.iterations} iterations)")
     return 0
 
 
-# ---------------------------------------------------------------------------- diagnose
+def _check_audio_source(args) -> None:
+    """--audio needs the offsets that preprocess stores: refuse before reconstructing."""
+    if args.audio is None:
+        return
+    from ..dataset import load, read_extra_columns
+    from ..preprocessing import OFFSET_COLUMNS, FrontEnd
 
-def _cmd_diagnose(args) -> int:
-    import json
-
-    from ..dataset import load
-    from ..evaluation.diagnostics import pairwise_predictability, representation_statistics
-
-    if args.model is None and not args.representations:
-        raise ValueError("give --model RUN (with --input) and/or --representations FILE...")
-    report: Dict[str, Any] = {}
-    sets, names = [], []
-    if args.model is not None:
-        if args.input is None:
-            raise ValueError("--model needs --input (the spectrograms to reconstruct)")
-        import torch
-
-        from ..model.checkpoints import load_model
-        from ..model.diagnostics import reconstruction_diagnostics
-
-        if args.threads:
-            torch.set_num_threads(args.threads)
-        model = load_model(Path(args.model), epoch=args.epoch, device=args.device)
-        x = load(args.input).features
-        report["model"] = {"run": str(args.model), "architecture": model.config.architecture}
-        mask = args.mask_silence
-        if mask is None:       # measure as the model was trained
-            from ..model.checkpoints import read_run_config
-            try:
-                mask = bool(read_run_config(args.model)["training"].get("mask_silence", False))
-            except (FileNotFoundError, ValueError):
-                mask = False
-        report["rmse"] = reconstruction_diagnostics(model, x, seed=args.seed,
-                                                    max_instances=args.max_instances,
-                                                    mask_silence=mask)
-        report["rmse"]["mask_silence"] = mask
-        if not args.representations:
-            with torch.no_grad():
-                reps = np.concatenate([model.encode(x[a:a + 64]).cpu().numpy()
-                                       for a in range(0, len(x), 64)])
-            sets.append(reps)
-            names.append(f"{args.model} (PyTorch)")
-    for path in args.representations or []:
-        sets.append(load(path).features)
-        names.append(str(path))
-    report["representations"] = [{"file": n, **representation_statistics(s)}
-                                 for n, s in zip(names, sets)]
-    if len(sets) > 1:
-        if len({len(s) for s in sets}) != 1:
-            raise ValueError("--representations must hold the same instances to be compared")
-        report["predictability"] = pairwise_predictability(sets, names)
-    _print_diagnosis(report)
-    if args.json:
-        Path(args.json).write_text(json.dumps(report, indent=2) + "\n")
-    return 0
-
-
-def _print_diagnosis(report: Dict[str, Any]) -> None:
-    r = report.get("rmse")
-    if r:
-        masked = " (floor values masked, as trained)" if r.get("mask_silence") else ""
-        print(f"teacher-forced reconstruction RMSE over {r['n_instances']} instances{masked}: "
-              f"real code {r['real']:.4f} | code zeroed {r['zeroed']:.4f} | codes shuffled "
-              f"between instances {r['shuffled']:.4f}")
-        print(f"  baselines without a model: copy previous frame {r['copy_previous']:.4f} | "
-              f"neighbour average {r['neighbour_average']:.4f} | zeros {r['zeros']:.4f}")
-    for s in report["representations"]:
-        print(f"{s['file']}: {s['dimensions']} dims, effective dimensionality "
-              f"{s['effective_dimensionality']:.1f}, top 10 components "
-              f"{100 * s['variance_top']:.0f} % of the variance, {s['components_80']} for 80 %, "
-              f"{100 * s['saturated_fraction']:.1f} % of values saturated (|v| > 0.99)")
-    for p in report.get("predictability", []):
-        print(f"R^2 predicting {p['to']} from {p['from']} (ridge, 5-fold): {p['r2']:.3f}")
+    missing = [c for c in OFFSET_COLUMNS if c not in read_extra_columns(args.input)]
+    if missing:
+        raise ValueError(f"--audio: {args.input} lacks the normalisation offsets "
+                         f"({', '.join(missing)}) that decoding needs (preprocessed by an older "
+                         "rae_fast, or not by rae-fast preprocess); preprocess the audio again")
+    ds = load(args.input, lazy=True)
+    try:
+        if FrontEnd.from_dataset(ds.attrs, ds.feature_dims, ds.feature_shape) is None:
+            raise ValueError(f"--audio: {args.input} does not say how its features were "
+                             "computed (not written by rae-fast preprocess)")
+    finally:
+        ds.close()
+    if Path(args.audio).exists() and not Path(args.audio).is_dir():
+        raise NotADirectoryError(f"--audio {args.audio} exists and is not a folder")
 
 
 # ----------------------------------------------------------------------------- register
@@ -494,15 +466,22 @@ def register(subparsers) -> None:
 
     p = subparsers.add_parser(
         "export-onnx", help="export a trained model to ONNX",
-        description="Write the encoder (features (batch, time, F) -> representation) and the "
-                    "whole autoencoder (reconstruction) as self-contained ONNX files with "
-                    "dynamic batch and time axes, and check them against PyTorch.")
+        description="Write the encoder (features (batch, time, F) -> representation), the "
+                    "whole autoencoder (teacher-forced reconstruction) and, for a "
+                    "unidirectional decoder, the free-running decoder (representation -> "
+                    "features, for rae-fast decode) as self-contained ONNX files with dynamic "
+                    "batch and time axes, and check them against PyTorch.")
     p.add_argument("run", metavar="RUN", help="run directory of rae-fast train")
     p.add_argument("--output", "-o", default=None, metavar="ENCODER.onnx",
                    help="encoder file (default RUN/encoder.onnx)")
     p.add_argument("--autoencoder-output", default=None, metavar="AUTOENCODER.onnx",
                    help="autoencoder file (default RUN/autoencoder.onnx)")
-    p.add_argument("--no-autoencoder", action="store_true", help="export only the encoder")
+    p.add_argument("--no-autoencoder", action="store_true",
+                   help="do not export the (teacher-forced) autoencoder")
+    p.add_argument("--decoder-output", default=None, metavar="DECODER.onnx",
+                   help="free-running decoder for rae-fast decode (default RUN/decoder.onnx; "
+                        "written for unidirectional decoders)")
+    p.add_argument("--no-decoder", action="store_true", help="do not export the decoder")
     p.add_argument("--epoch", type=positive_int, default=None,
                    help="checkpoint to export (default the newest)")
     p.add_argument("--method", choices=["graph", "dynamo"], default="graph",
@@ -565,35 +544,13 @@ def register(subparsers) -> None:
                            "decoder)")
     p.add_argument("--epoch", type=positive_int, default=None,
                    help="with a run directory: checkpoint to use (default the newest)")
+    p.add_argument("--audio", default=None, metavar="DIR",
+                   help="also write the reconstructions as audio files to DIR (needs an input "
+                        "written by rae-fast preprocess, which stores the normalisation "
+                        "offsets)")
+    p.add_argument("--audio-format", choices=["wav", "flac"], default="wav",
+                   help="format of the --audio files (default wav)")
+    p.add_argument("--iterations", type=positive_int, default=32,
+                   help="Griffin-Lim iterations for --audio (default 32)")
     _add_runtime_options(p)
     p.set_defaults(func=_cmd_reconstruct)
-
-    p = subparsers.add_parser(
-        "diagnose", help="what a representation carries: codes zeroed / shuffled, effective "
-                         "dimensionality, predictability between representation sets",
-        description="With --model RUN --input SPECS.nc: teacher-forced reconstruction RMSE "
-                    "with the real codes, with the codes zeroed and with codes shuffled between "
-                    "instances, next to the copy-previous-frame and neighbour-average "
-                    "baselines. With --representations: effective dimensionality of each set "
-                    "and, for several sets of the same instances, how well a ridge regression "
-                    "predicts one from another (R^2; close to 1: fusing them adds little).")
-    p.add_argument("--model", default=None, metavar="RUN", help="run directory (PyTorch)")
-    p.add_argument("--epoch", type=positive_int, default=None,
-                   help="with --model: checkpoint to use (default the newest)")
-    p.add_argument("--input", default=None, metavar="SPECS.nc",
-                   help="spectrograms the model was trained on")
-    p.add_argument("--representations", nargs="+", default=None, metavar="REPS.nc",
-                   help="representation data sets (same instances) to describe and compare")
-    p.add_argument("--max-instances", type=positive_int, default=None,
-                   help="reconstruct a random subset of this many instances (default all)")
-    p.add_argument("--seed", type=int, default=0,
-                   help="seeds the shuffling of codes and the subset (default 0)")
-    mask = p.add_mutually_exclusive_group()
-    mask.add_argument("--mask-silence", dest="mask_silence", action="store_true", default=None,
-                      help="values at the -1 floor count as exact (default: as the run was "
-                           "trained)")
-    mask.add_argument("--no-mask-silence", dest="mask_silence", action="store_false",
-                      help="count every value")
-    p.add_argument("--json", default=None, metavar="FILE", help="write the report as JSON")
-    _add_runtime_options(p)
-    p.set_defaults(func=_cmd_diagnose)

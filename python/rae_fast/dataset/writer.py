@@ -512,11 +512,13 @@ class DataSetWriter:
 
 
 
-def save(dataset: DataSet, path: PathLike) -> None:
+def save(dataset: DataSet, path: PathLike, extra: Optional[Mapping[str, Any]] = None) -> None:
     """Write ``dataset`` to ``path`` (netCDF4, auDeep layout) atomically.
 
     The file appears under ``path`` only when complete; on failure nothing is left behind.
-    Lazy features are copied batch by batch.
+    Lazy features are copied batch by batch. ``extra``: per-instance columns to keep
+    (``{name: (n,) values}``, e.g. :func:`~rae_fast.dataset.read_extra_columns` of the file the
+    data set came from, such as the normalisation offsets ``preprocess`` stores).
 
     >>> save(ds, "features.nc")          # doctest: +SKIP
     >>> load("features.nc").equals(ds)   # doctest: +SKIP
@@ -525,10 +527,17 @@ def save(dataset: DataSet, path: PathLike) -> None:
     if not isinstance(dataset, DataSet):
         raise TypeError(f"dataset must be a DataSet, got {type(dataset).__name__}")
     n = len(dataset)
+    cols = {str(k): np.asarray(v) for k, v in (extra or {}).items()}
+    for k, v in cols.items():
+        if v.shape[:1] != (n,):
+            raise ValueError(f"extra[{k!r}] must have one value per instance ({n}), got shape "
+                             f"{v.shape}")
     per_batch = max(1, (8 << 20) // max(1, 4 * int(np.prod(dataset.feature_shape, dtype=np.int64))))
     with DataSetWriter(path, dataset.feature_dims, dataset.feature_shape, dataset.n_folds,
-                       dataset.label_map, dataset.attrs, keep_partial=False) as w:
+                       dataset.label_map, dataset.attrs, keep_partial=False,
+                       extra_columns=tuple(cols)) as w:
         for start, stop, x in dataset.iter_batches(per_batch):
-            w.append(x, **dataset.instance_metadata(slice(start, stop)))
+            w.append(x, **dataset.instance_metadata(slice(start, stop)),
+                     extra={k: v[start:stop] for k, v in cols.items()} if cols else None)
         if w.n_written != n:  # pragma: no cover - would be a bug in iter_batches
             raise RuntimeError(f"wrote {w.n_written} of {n} instances")

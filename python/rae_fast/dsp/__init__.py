@@ -1,5 +1,6 @@
-"""Signal processing on the C++ core: FFTs, windows, STFT, mel spectrograms, decibels, and the
-auDeep-compatible spectrogram.
+"""Signal processing on the C++ core: FFTs, windows, STFT, mel spectrograms, decibels, the
+auDeep-compatible spectrogram, and the inverse transforms (istft, Griffin-Lim, mel -> STFT,
+autocorrelation -> power spectrum).
 
 Conventions (those of numpy.fft and librosa):
 
@@ -12,6 +13,7 @@ Conventions (those of numpy.fft and librosa):
 from .. import _core
 from .audeep import audeep_normalize, spectrogram, spectrogram_clippings, spectrogram_frames
 from .fft import fft, ifft, irfft, rfft
+from .inverse import autocorr_to_power, griffinlim, istft, mel_to_audio, mel_to_stft, nnls
 from .mel import hz_to_mel, mel_filterbank, mel_to_hz, melspectrogram, power_to_db
 from .stft import power_spectrogram, stft
 from .windows import get_window
@@ -19,7 +21,8 @@ from .windows import get_window
 __all__ = [
     "fft", "ifft", "rfft", "irfft", "get_window", "stft", "power_spectrogram", "mel_filterbank",
     "melspectrogram", "power_to_db", "spectrogram", "spectrogram_frames", "hz_to_mel",
-    "mel_to_hz", "simd_level", "audeep_normalize", "spectrogram_clippings",
+    "mel_to_hz", "simd_level", "audeep_normalize", "spectrogram_clippings", "istft",
+    "griffinlim", "nnls", "mel_to_stft", "mel_to_audio", "autocorr_to_power",
 ]
 
 

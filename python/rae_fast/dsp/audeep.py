@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import warnings
-from typing import List, Optional, Sequence
+from typing import Optional, Sequence
 
 import numpy as np
 
@@ -76,7 +76,7 @@ def spectrogram(y, sr: float, window_width: float = 0.08, window_overlap: float 
                 clip_above: Optional[float] = None, pre_emphasis: Optional[float] = 0.95,
                 mean_norm: bool = True, *, win_length: Optional[int] = None,
                 hop_length: Optional[int] = None, dtype=None, out: Optional[np.ndarray] = None,
-                n_threads: Optional[int] = None) -> np.ndarray:
+                n_threads: Optional[int] = None, return_max: bool = False):
     """auDeep-compatible (log-)mel spectrogram, as the auDeep toolkit computes it.
 
     Steps: pre-emphasis ``y[t] - 0.95 y[t-1]``; frames of ``int(sr * window_width)`` samples
@@ -106,11 +106,17 @@ def spectrogram(y, sr: float, window_width: float = 0.08, window_overlap: float 
     win_length, hop_length : int, optional
         Window length and hop in samples, overriding the values in seconds.
     dtype, out, n_threads : as for :func:`stft`.
+    return_max : bool
+        Also return the 0 dB reference of each clip: its largest (mel) power before the dB
+        conversion (a float, or ``(n_clips,)`` for a batch), which the dB values are relative
+        to; with it, and the dB range of each chunk, the spectrogram can be turned back into
+        powers (:mod:`rae_fast.preprocessing.inverse`).
 
     Returns
     -------
     ndarray, float32 (float64 for float64 input), shape ``(n_mels, n_frames)`` or
     ``(n_clips, n_mels, n_frames)``; ``n_frames = 1 + (n - win_length) // hop_length``.
+    With ``return_max``: ``(S, max_power)``.
 
     Examples
     --------
@@ -123,11 +129,14 @@ def spectrogram(y, sr: float, window_width: float = 0.08, window_overlap: float 
     cb, ca = _check_clipping(clip_below, clip_above)
     if not isinstance(mean_norm, (bool, np.bool_)):
         raise TypeError(f"mean_norm must be True or False, got {mean_norm!r}")
+    if not isinstance(return_max, (bool, np.bool_)):
+        raise TypeError(f"return_max must be True or False, got {return_max!r}")
     res = _mel_power(y, sr, window_width, window_overlap, n_mels, pre_emphasis, win_length,
                      hop_length, dtype, out, threads)
-    res3 = res if res.ndim == 3 else res[None]
-    _core.audeep_post(res3, cb, ca, True, bool(mean_norm), threads)
-    return res
+    peak = _peak(res) if return_max else None
+    _core.audeep_post(res if res.ndim == 3 else res[None], cb, ca, True, bool(mean_norm),
+                      threads)
+    return (res, peak) if return_max else res
 
 
 def _check_clipping(clip_below, clip_above):
@@ -168,13 +177,15 @@ def spectrogram_clippings(y, sr: float, clip_below: Sequence[Optional[float]],
                           n_mels: Optional[int] = 128, clip_above: Optional[float] = None,
                           pre_emphasis: Optional[float] = 0.95, mean_norm: bool = True, *,
                           win_length: Optional[int] = None, hop_length: Optional[int] = None,
-                          dtype=None, n_threads: Optional[int] = None) -> List[np.ndarray]:
+                          dtype=None, n_threads: Optional[int] = None,
+                          return_max: bool = False):
     """:func:`spectrogram` for several ``clip_below`` values from one power spectrum.
 
     The frames, FFTs and mel bands are computed once; each clipping then gets its own dB
     conversion, clipping and normalisation. ``result[k]`` is bit-identical to
     ``spectrogram(y, sr, clip_below=clip_below[k], ...)`` (auDeep's recipe trains one
-    autoencoder per clipping of the same audio).
+    autoencoder per clipping of the same audio). ``return_max``: also the 0 dB reference of
+    :func:`spectrogram` (the same for every clipping): ``(list, max_power)``.
 
     >>> y = np.random.default_rng(0).standard_normal(44100).astype(np.float32)
     >>> a, b = rae_fast.dsp.spectrogram_clippings(y, 44100, [-30, -60])
@@ -190,15 +201,25 @@ def spectrogram_clippings(y, sr: float, clip_below: Sequence[Optional[float]],
         raise ValueError("clip_below is empty")
     if not isinstance(mean_norm, (bool, np.bool_)):
         raise TypeError(f"mean_norm must be True or False, got {mean_norm!r}")
+    if not isinstance(return_max, (bool, np.bool_)):
+        raise TypeError(f"return_max must be True or False, got {return_max!r}")
     power = _mel_power(y, sr, window_width, window_overlap, n_mels, pre_emphasis, win_length,
                        hop_length, dtype, None, threads)
+    peak = _peak(power) if return_max else None
     outs = []
     for cb, ca in values:
         res = power.copy()
         _core.audeep_post(res if res.ndim == 3 else res[None], cb, ca, True, bool(mean_norm),
                           threads)
         outs.append(res)
-    return outs
+    return (outs, peak) if return_max else outs
+
+
+def _peak(res: np.ndarray):
+    """The largest (mel) power of each clip: a float, or ``(n_clips,)`` float64 for a batch."""
+    res3 = res if res.ndim == 3 else res[None]
+    peak = res3.reshape(res3.shape[0], -1).max(axis=1).astype(np.float64)
+    return peak if res.ndim == 3 else float(peak[0])
 
 
 def audeep_normalize(S: np.ndarray, *, n_threads: Optional[int] = None) -> np.ndarray:

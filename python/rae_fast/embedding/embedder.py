@@ -42,12 +42,40 @@ from ..preprocessing import FrontEnd, compute_features
 
 PathLike = Union[str, "os.PathLike[str]"]
 
-__all__ = ["Embedder", "WindowIndex", "AGGREGATES", "SEGMENTATIONS"]
+__all__ = ["Embedder", "WindowIndex", "AGGREGATES", "SEGMENTATIONS", "window_spans"]
 
 #: Per-clip aggregates of :meth:`Embedder.embed`.
 AGGREGATES = (None, "mean", "mean+std")
 #: How a clip is cut into the model's clip length.
 SEGMENTATIONS = ("windows", "preprocess")
+
+
+def window_spans(frontend: FrontEnd, n: int, hop_samples: int, segmentation: str = "windows",
+                 center_last: bool = True) -> List[Tuple[int, int, int]]:
+    """``[(first, stop, offset)]``: how a clip of ``n`` samples at the model's rate is cut
+    into the model's clip length ``L`` (see :meth:`Embedder.windows`); window ``i`` holds
+    samples ``first:stop`` of the clip, placed at ``offset`` in the ``L``-sample window."""
+    if segmentation not in SEGMENTATIONS:
+        raise ValueError(f"segmentation must be one of {SEGMENTATIONS}, got {segmentation!r}")
+    L = frontend.clip_samples
+    center = bool(frontend.settings.center_fixed)
+    if segmentation == "preprocess" or n <= L:
+        if n >= L:                     # the cut preprocess takes
+            first = (n - L) // 2 if center else 0
+            return [(first, first + L, 0)]
+        return [(0, n, (L - n) // 2 if center else 0)]
+    out = []
+    # A tail shorter than one feature frame's hop would make a window of padding alone (e.g.
+    # ESC-10's clips of 5.001 s in a 5 s model): it is not given a window of its own.
+    _, frame_hop = frontend.settings.frame_params(frontend.sample_rate, L)
+    count = max(1, math.ceil((n - L - min(frame_hop, hop_samples) + 1) / hop_samples) + 1)
+    for i in range(count):
+        first = i * hop_samples
+        stop = min(n, first + L)
+        width = stop - first
+        out.append((first, stop, (L - width) // 2 if center and center_last and width < L
+                    else 0))
+    return out
 
 
 class WindowIndex(NamedTuple):
@@ -221,30 +249,22 @@ class Embedder:
         if segmentation not in SEGMENTATIONS:
             raise ValueError(f"segmentation must be one of {SEGMENTATIONS}, got {segmentation!r}")
         hop_n = self._hop_samples(hop)                     # validated even when unused
-        L = self.frontend.clip_samples
-        center = bool(self.frontend.settings.center_fixed)
-        if segmentation == "preprocess" or n <= L:
-            if n >= L:                     # the cut preprocess takes
-                first = (n - L) // 2 if center else 0
-                return [(first, first + L, 0)]
-            return [(0, n, (L - n) // 2 if center else 0)]
-        out = []
-        count = max(1, math.ceil((n - L) / hop_n) + 1)
-        for i in range(count):
-            first = i * hop_n
-            stop = min(n, first + L)
-            width = stop - first
-            out.append((first, stop, (L - width) // 2 if center and center_last and width < L
-                        else 0))
-        return out
+        return window_spans(self.frontend, n, hop_n, segmentation, center_last)
 
-    def _window_features(self, clip: np.ndarray, hop, segmentation, center_last: bool = True):
+    def _window_features(self, clip: np.ndarray, hop, segmentation, center_last: bool = True,
+                         offsets: Optional[list] = None):
+        """Features and spans of a clip's windows; with a list as ``offsets``, each window's
+        offsets (:func:`rae_fast.preprocessing.compute_features`) are appended to it."""
         L = self.frontend.clip_samples
         feats, spans = [], []
         for first, stop, offset in self.windows(len(clip), hop, segmentation, center_last):
             piece = clip[first:stop]
             w = piece if len(piece) == L else fix_length(piece, L, center=offset > 0)
-            X = compute_features(w, self.sample_rate, self.frontend.settings, what="window")
+            X = compute_features(w, self.sample_rate, self.frontend.settings, what="window",
+                                 return_offsets=offsets is not None)
+            if offsets is not None:
+                X, off = X
+                offsets.append(off)
             if X.shape[1:] != self.frontend.feature_shape:
                 raise ValueError(f"a window gives features of shape {X.shape[1:]}, the model "
                                  f"expects {self.frontend.feature_shape}")  # pragma: no cover

@@ -16,6 +16,9 @@
 - **variable lengths**: a list of ``(time_i, F)`` arrays is grouped by length (bucketing), so no
   instance is ever padded and each representation equals the one computed alone.
 
+:class:`OnnxDecoder` runs the free-running decoder (``decoder.onnx``: representations in,
+features out) that decodes codes back to sound (:mod:`rae_fast.codec`).
+
 :func:`generate` turns a stored data set of spectrograms into representations (feature dim
 ``generated``) with all instance metadata, streaming batch by batch into an atomically
 renamed netCDF file that resumes after an interruption (only with the very same model file,
@@ -31,8 +34,9 @@ or ``pip install 'rae_fast[gpu]'`` (``onnxruntime-gpu``); the two cannot be inst
 (400, 1024)
 """
 from .batch import generate, input_fingerprint, reconstruct
+from .decoder import OnnxDecoder
 from .runner import ModelRunner, file_sha256
 from .session import DEFAULT_CHUNK_SIZE, ORT_MISSING_MESSAGE, OnnxModel, import_onnxruntime
 
-__all__ = ["OnnxModel", "ModelRunner", "generate", "reconstruct", "import_onnxruntime",
+__all__ = ["OnnxModel", "OnnxDecoder", "ModelRunner", "generate", "reconstruct", "import_onnxruntime",
            "ORT_MISSING_MESSAGE", "DEFAULT_CHUNK_SIZE", "file_sha256", "input_fingerprint"]

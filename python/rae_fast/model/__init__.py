@@ -20,6 +20,7 @@ from .autoencoder import AutoencoderBase, RecurrentAutoencoder, reverse_padded, 
 from .frequency import FrequencyAutoencoder, FrequencyTimeAutoencoder  # noqa: E402
 from .family import MODEL_CLASSES, build_autoencoder  # noqa: E402
 from .onnx_export import export_autoencoder, export_encoder  # noqa: E402
+from .decoder_export import decode_free_running, export_decoder  # noqa: E402
 from .runner import TorchModelRunner  # noqa: E402
 from .checkpoints import (latest_checkpoint, list_checkpoints, load_checkpoint,  # noqa: E402
                           load_model, read_run_config)
@@ -31,4 +32,5 @@ __all__ = ["CELLS", "ARCHITECTURES", "AutoencoderConfig", "TrainingConfig", "Aut
            "MODEL_CLASSES", "build_autoencoder", "rmse",
            "reverse_padded", "train", "TrainResult", "load_model", "load_checkpoint",
            "latest_checkpoint", "list_checkpoints", "read_run_config", "resolve_device",
-           "export_encoder", "export_autoencoder", "TorchModelRunner"]
+           "export_encoder", "export_autoencoder", "export_decoder", "decode_free_running",
+           "TorchModelRunner"]

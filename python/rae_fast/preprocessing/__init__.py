@@ -29,8 +29,8 @@ Features are returned time-major, ``(n_chunks, n_frames, n_bands)``, as auDeep s
 >>> compute_features(y, 44100, FeatureSettings(chunk_length=0.5, chunk_count=2)).shape
 (2, 12, 128)
 """
-from .features import (chunk_frames, compute_features, compute_features_clippings,
-                       extract_features, extract_features_clippings)
+from .features import (OFFSET_COLUMNS, chunk_frames, compute_features,
+                       compute_features_clippings, extract_features, extract_features_clippings)
 from .frontend import FrontEnd
 from .pipeline import (CollectionError, DifferentLengthsError, FloorWarning,
                        MixedSampleRatesError, PreprocessResult, UnusableFilesError, clip_name,
@@ -38,7 +38,8 @@ from .pipeline import (CollectionError, DifferentLengthsError, FloorWarning,
 from .settings import AUTO, FeatureSettings
 from .statistics import STATISTICS, band_statistics
 
-__all__ = ["AUTO", "FeatureSettings", "FrontEnd", "chunk_frames", "compute_features",
+__all__ = ["AUTO", "OFFSET_COLUMNS", "FeatureSettings", "FrontEnd", "chunk_frames",
+           "compute_features",
            "extract_features", "PreprocessResult", "preprocess", "resolve_settings",
            "CollectionError", "UnusableFilesError", "MixedSampleRatesError",
            "DifferentLengthsError", "compute_features_clippings", "extract_features_clippings",

@@ -27,7 +27,7 @@ from ..audio import AudioError, AudioInfo, PathLike, audio_info
 from ..dataset import DataSetWriter
 from ..layouts import parse_dataset
 from ..progress import progress as progress_bar
-from .features import extract_features, extract_features_clippings
+from .features import OFFSET_COLUMNS, extract_features, extract_features_clippings
 from .floor import FLOOR_WARNING_FRACTION, FloorWarning, clip_name, floor_frames
 from .settings import AUTO, FeatureSettings
 
@@ -198,13 +198,13 @@ def _info_or_error(inst):
 
 def _features_or_error(inst, settings: FeatureSettings,
                        clip_values: Optional[List[Optional[float]]] = None):
-    """The features of one file -- a list with one array per output (per ``clip_values``
+    """``[(features, offsets)]`` of one file -- one pair per output (per ``clip_values``
     value, from one decode) -- or an :class:`AudioError` naming it (module level: an executor
     may run it in another process)."""
     try:
         if clip_values is None:
-            return [extract_features(inst.path, settings)]
-        return extract_features_clippings(inst.path, settings, clip_values)
+            return [extract_features(inst.path, settings, return_offsets=True)]
+        return extract_features_clippings(inst.path, settings, clip_values, return_offsets=True)
     except AudioError as exc:
         return exc
     except (OSError, ValueError) as exc:   # anything else about this file: name it
@@ -542,7 +542,7 @@ def _preprocess(basedir, outputs: List[Path], clip_values: Optional[List[Optiona
         for path, s_i in zip(outputs, per_output):
             writers.append(DataSetWriter(path, s_i.feature_dims, shape, parsed.n_folds,
                                          parsed.label_map, {**s_i.to_attrs(), **source},
-                                         resume=resume))
+                                         resume=resume, extra_columns=OFFSET_COLUMNS))
         done = [w.written_filenames() if w.resumed else set() for w in writers]
         todo = [inst for inst in good if any(inst.filename not in d for d in done)]
         n_bad_late = 0
@@ -553,9 +553,9 @@ def _preprocess(basedir, outputs: List[Path], clip_values: Optional[List[Optiona
                 contextlib.closing(executor.imap(_features_or_error, todo, settings,
                                                  clip_values)) as results:
             for inst, result in zip(todo, results):
-                if not isinstance(result, AudioError) and result[0].shape[1:] != tuple(shape):
+                if not isinstance(result, AudioError) and result[0][0].shape[1:] != tuple(shape):
                     result = AudioError(inst.path, f"gives features of shape "
-                                                   f"{result[0].shape[1:]}, expected "
+                                                   f"{result[0][0].shape[1:]}, expected "
                                                    f"{tuple(shape)} from its header like the "
                                                    "other files")
                 if isinstance(result, AudioError):
@@ -565,7 +565,7 @@ def _preprocess(basedir, outputs: List[Path], clip_values: Optional[List[Optiona
                     n_bad_late += 1
                     bar.update(1)
                     continue
-                for i, (w, feats) in enumerate(zip(writers, result)):
+                for i, (w, (feats, offsets)) in enumerate(zip(writers, result)):
                     if inst.filename in done[i]:
                         continue
                     k = feats.shape[0]
@@ -573,7 +573,7 @@ def _preprocess(basedir, outputs: List[Path], clip_values: Optional[List[Optiona
                              label_nominal=[inst.label_nominal] * k,
                              cv_folds=np.repeat(np.asarray([inst.cv_folds], np.int64).reshape(
                                  1, parsed.n_folds), k, axis=0),
-                             partition=[inst.partition] * k)
+                             partition=[inst.partition] * k, extra=offsets)
                     floor[i] += floor_frames(feats)
                     frames[i] += feats.shape[0] * feats.shape[1]
                 bar.update(1)
