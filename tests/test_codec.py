@@ -488,6 +488,37 @@ def test_reconstruct_audio_writes_one_file_per_clip(runs, tmp_path):
         assert info.frames == (ds.feature_shape[0] - 1) * hop + win
 
 
+def test_reconstruct_audio_interrupted_resumes(runs, tmp_path, monkeypatch):
+    import rae_fast.codec.decode as dec_mod
+
+    feat, a, _ = runs
+    out, audio = tmp_path / "recon.nc", tmp_path / "audio"
+    args = ["reconstruct", "--model", str(a / "autoencoder.onnx"), "--input", str(feat),
+            "--output", str(out), "--audio", str(audio), "--iterations", "2", "--quiet"]
+    real_write, calls = dec_mod._write_audio, []
+
+    def interrupted(path, y, sr, fmt):
+        if len(calls) == 3:
+            raise KeyboardInterrupt                 # Ctrl-C while the fourth file is written
+        calls.append(path)
+        real_write(path, y, sr, fmt)
+
+    monkeypatch.setattr(dec_mod, "_write_audio", interrupted)
+    assert main(args) == 130
+    monkeypatch.setattr(dec_mod, "_write_audio", real_write)
+    done = sorted(audio.rglob("*.wav"))
+    assert done == sorted(calls) and len(done) == 3           # no half-written file
+    assert not [p for p in audio.rglob("*") if p.is_file() and p.suffix not in (".wav", ".json")]
+    stamps = {p: p.stat().st_mtime_ns for p in done}
+    assert main(args) == 0                                    # same command: resumes
+    files = sorted(audio.rglob("*.wav"))
+    assert len(files) == len(set(load(feat).filenames))
+    assert all(p.stat().st_mtime_ns == t for p, t in stamps.items())   # kept, not rewritten
+    args[args.index("--iterations") + 1] = "3"                # other settings: all rewritten
+    assert main(args) == 0
+    assert all(p.stat().st_mtime_ns != t for p, t in stamps.items())
+
+
 def test_cli_encode_decode(runs, messy, tmp_path, capsys):
     _, a, _ = runs
     codes = tmp_path / "codes.raec"

@@ -245,7 +245,7 @@ def decode_codes(codes, decoder, output_dir, *, format: str = "wav",
 
 def dataset_to_audio(features, source, output_dir, *, format: str = "wav",
                      n_iter: int = GL_ITERATIONS, progress: Optional[bool] = None,
-                     n_threads: Optional[int] = None) -> List[Path]:
+                     n_threads: Optional[int] = None, resume: bool = True) -> List[Path]:
     """Audio files from a data set of (reconstructed) features, one per file name.
 
     ``features``: a data set (path or :class:`rae_fast.dataset.DataSet`) whose instances are
@@ -254,6 +254,11 @@ def dataset_to_audio(features, source, output_dir, *, format: str = "wav",
     per-instance offsets (variables ``ref_db``, ``norm_db_min``, ``norm_db_max``). Chunks of a
     file are joined in ``chunk_nr`` order. Refuses (nothing written) a source without offsets
     or front end, or features whose instances do not match it.
+
+    Each file is written atomically; with ``resume`` (and ``features`` given as a path) a rerun
+    on the same features and source (same content: SHA-256), iterations and format keeps the
+    audio files an interrupted run already wrote (``.rae-decode.json`` in ``output_dir``
+    records what they came from).
     """
     from ..dataset import DataSet, load, read_extra_columns
 
@@ -279,15 +284,20 @@ def dataset_to_audio(features, source, output_dir, *, format: str = "wav",
     own = not isinstance(features, DataSet)
     ds = load(features, lazy=True) if own else features     # read file by file: flat memory
     try:
+        manifest = None
+        if not isinstance(features, DataSet):
+            manifest = {"features_sha256": file_sha256(Path(features)),
+                        "source_sha256": file_sha256(Path(source)),
+                        "n_iter": n_iter, "format": format}
         return _write_groups(ds, src_names, src_chunks, extra, frontend, output_dir, format,
-                             n_iter, progress, n_threads)
+                             n_iter, progress, n_threads, manifest, resume)
     finally:
         if own:
             ds.close()
 
 
 def _write_groups(ds, src_names, src_chunks, extra, frontend, output_dir, format, n_iter,
-                  progress, n_threads) -> List[Path]:
+                  progress, n_threads, manifest, resume) -> List[Path]:
     if list(ds.filenames) != src_names or ds.feature_shape != frontend.feature_shape:
         raise ValueError("the reconstructions do not match the source data set (file names, "
                          "order or feature shape differ)")
@@ -298,10 +308,26 @@ def _write_groups(ds, src_names, src_chunks, extra, frontend, output_dir, format
         groups.setdefault(str(name), []).append(i)
     targets = _names(groups, AUDIO_FORMATS[format][0])
     out_dir = Path(output_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise NotADirectoryError(f"output {out_dir} exists and is not a folder")
+    same = False
+    man_path = out_dir / MANIFEST
+    if manifest is not None and resume and man_path.is_file():
+        with contextlib.suppress(OSError, ValueError):
+            same = json.loads(man_path.read_text(encoding="utf-8")) == manifest
+    out_dir.mkdir(parents=True, exist_ok=True)
+    if manifest is not None:
+        atomic_write_text(man_path, json.dumps(manifest, sort_keys=True))
+    elif man_path.is_file():
+        man_path.unlink()                          # what is there now is not resumable
     written = []
     with progress_bar(total=len(groups), desc="audio", unit="file",
                       disable=None if progress is None else not progress) as bar:
         for name, idx in groups.items():
+            if same and (out_dir / targets[name]).is_file():
+                written.append(out_dir / targets[name])
+                bar.update(1)
+                continue
             idx = sorted(idx, key=lambda i: src_chunks[i])
             side = {c: extra[c][idx] for c in OFFSET_COLUMNS}
             y = features_to_audio(np.asarray(X[np.asarray(idx)], dtype=np.float32), settings,
