@@ -519,6 +519,30 @@ def test_reconstruct_audio_interrupted_resumes(runs, tmp_path, monkeypatch):
     assert all(p.stat().st_mtime_ns != t for p, t in stamps.items())
 
 
+def test_decode_on_a_full_disk_says_one_line(runs, messy, tmp_path, monkeypatch, capsys):
+    import soundfile
+
+    from rae_fast import _io
+
+    _, a, _ = runs
+    codes = tmp_path / "c.raec"
+    encode_files(a / "encoder.onnx", [messy], codes, progress=False)
+
+    def full(*args, **kw):           # what libsndfile raises when write() fails: no errno
+        raise RuntimeError("System error.")
+
+    monkeypatch.setattr(soundfile, "write", full)
+    monkeypatch.setattr(_io, "free_space", lambda path: 0)
+    out = tmp_path / "d"
+    capsys.readouterr()
+    assert main(["decode", str(codes), "--model", str(a / "decoder.onnx"), "--output",
+                 str(out), "--iterations", "1", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert "no space left on device while writing" in err and ".wav" in err
+    assert not [p for p in out.rglob("*") if p.is_file() and p.name != ".rae-decode.json"]
+
+
 def test_cli_encode_decode(runs, messy, tmp_path, capsys):
     _, a, _ = runs
     codes = tmp_path / "codes.raec"

@@ -21,7 +21,7 @@ from typing import Dict, Iterable, List, Optional, Sequence
 
 import numpy as np
 
-from .._io import atomic_path, atomic_write_text
+from .._io import atomic_path, atomic_write_text, write_error
 from .._validation import check_int
 from ..audio import resample
 from ..embedding.embedder import window_spans
@@ -129,7 +129,10 @@ def _write_audio(path: Path, y: np.ndarray, sr: int, fmt: str) -> None:
     suffix, subtype = AUDIO_FORMATS[fmt]
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(path, fsync=False) as tmp:
-        sf.write(str(tmp), y, sr, subtype=subtype, format=fmt.upper())
+        try:
+            sf.write(str(tmp), y, sr, subtype=subtype, format=fmt.upper())
+        except RuntimeError as exc:       # libsndfile: "System error." on a full disk, no errno
+            raise write_error(exc, path, y.nbytes) from exc
 
 
 def _names(records_names: Iterable[str], suffix: str) -> Dict[str, PurePath]:
