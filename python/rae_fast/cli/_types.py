@@ -35,6 +35,17 @@ def finite_float(text: str) -> float:
     return value
 
 
+def positive_seconds(text: str) -> float:
+    """An argparse ``type`` accepting a finite number of seconds > 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a finite number > 0, got {text!r}")
+    return value
+
+
 def none_or(conv):
     """An argparse ``type``: ``none`` / ``off`` / empty -> None, anything else through ``conv``."""
     def parse(text: str):

@@ -15,7 +15,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from ._types import positive_int
+from ._types import positive_int, positive_seconds
 
 __all__ = ["register"]
 
@@ -69,18 +69,6 @@ def _cmd_decode(args) -> int:
     return 0
 
 
-def _positive_float(text: str) -> float:
-    import argparse
-
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
-    if not value > 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a finite number > 0, got {text!r}")
-    return value
-
-
 def register(sub) -> None:
     """Add ``encode`` and ``decode`` to the CLI."""
     p = sub.add_parser(
@@ -96,7 +84,7 @@ def register(sub) -> None:
     p.add_argument("--output", "-o", required=True, metavar="CODES.raec", help="code file")
     p.add_argument("--dtype", choices=["float16", "float32"], default="float16",
                    help="precision of the stored codes (default float16)")
-    p.add_argument("--hop", type=_positive_float, default=None, metavar="SECONDS",
+    p.add_argument("--hop", type=positive_seconds, default=None, metavar="SECONDS",
                    help="seconds between windows (default: the model's clip length)")
     p.add_argument("--segmentation", choices=["windows", "preprocess"], default="windows",
                    help="windows: the whole file, window after window (default); preprocess: "

@@ -13,24 +13,14 @@ the model's windows and embedded (see :mod:`rae_fast.embedding`).
 """
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
 from ._ray import RAY_FLAGS, add_ray_option
-from ._types import positive_int
+from ._types import positive_int, positive_seconds
 
 __all__ = ["register"]
 
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
-    if not value > 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a finite number > 0, got {text!r}")
-    return value
 
 
 def _cmd_embed(args) -> int:
@@ -96,7 +86,7 @@ def register(subparsers) -> None:
                    help="encoder.onnx (or the run folder that holds it)")
     p.add_argument("--output", required=True, metavar="OUT",
                    help="output file: .csv, .parquet or .nc")
-    p.add_argument("--hop", type=_positive_float, default=None, metavar="SECONDS",
+    p.add_argument("--hop", type=positive_seconds, default=None, metavar="SECONDS",
                    help="seconds between windows (default: the model's window, no overlap)")
     p.add_argument("--aggregate", choices=("mean", "mean+std"), default=None,
                    help="one row per file: the mean (and standard deviation) of its windows")
