@@ -32,8 +32,8 @@ import torch
 
 from .._io import atomic_path
 from .autoencoder import RecurrentAutoencoder
-from .onnx_export import (_Graph, _finish, _frontend_of, _np, _onnx, _resolve, _rnn_weights,
-                          _stamp, encoder_to_onnx)
+from .onnx_export import (_check_session, _finish, _frontend_of, _Graph, _np, _onnx, _resolve,
+                          _rnn_weights, _stamp, encoder_to_onnx)
 
 __all__ = ["decode_free_running", "decoder_to_onnx", "export_decoder", "encoder_content_sha256",
            "can_run_free", "free_run_obstacle",
@@ -227,14 +227,9 @@ def decoder_to_onnx(model: RecurrentAutoencoder):
 
 def _max_difference(model: RecurrentAutoencoder, path: Path) -> Optional[float]:
     """Max |ORT - torch| of the free-running decoder on random representations."""
-    try:
-        import onnxruntime as ort
-    except ImportError:
+    sess = _check_session(path)
+    if sess is None:
         return None
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = 1
-    opts.log_severity_level = 3
-    sess = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
     rng = np.random.default_rng(0)
     worst = 0.0
     for batch, steps in ((1, 7), (3, 31)):

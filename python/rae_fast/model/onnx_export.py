@@ -324,9 +324,9 @@ def _stamp(m, frontend_json: Optional[str]) -> None:
 VERIFY_TOLERANCE = 1e-4
 
 
-def _max_difference(model: AutoencoderBase, onnx_path: Path, kind: str,
-                    pool_states: bool = False) -> Optional[float]:
-    """Max |ORT - torch| on random batches of two shapes; None when ONNX Runtime is missing."""
+def _check_session(onnx_path: Path):
+    """A quiet one-thread CPU ONNX Runtime session for checking an export; None when ONNX
+    Runtime is not installed."""
     try:
         import onnxruntime as ort
     except ImportError:
@@ -334,7 +334,15 @@ def _max_difference(model: AutoencoderBase, onnx_path: Path, kind: str,
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = 1
     opts.log_severity_level = 3
-    sess = ort.InferenceSession(str(onnx_path), opts, providers=["CPUExecutionProvider"])
+    return ort.InferenceSession(str(onnx_path), opts, providers=["CPUExecutionProvider"])
+
+
+def _max_difference(model: AutoencoderBase, onnx_path: Path, kind: str,
+                    pool_states: bool = False) -> Optional[float]:
+    """Max |ORT - torch| on random batches of two shapes; None when ONNX Runtime is missing."""
+    sess = _check_session(onnx_path)
+    if sess is None:
+        return None
     names = [o.name for o in sess.get_outputs()]
     rng = np.random.default_rng(0)
     worst = 0.0
