@@ -341,6 +341,25 @@ py::array_t<T, py::array::c_style | py::array::forcecast> inverse_window(const p
   return w;
 }
 
+// Spectrograms for the inverse transforms have n_fft // 2 + 1 rows (frequency bins).
+void check_bins(const py::array& S, std::size_t n_fft) {
+  if (std::size_t(S.shape(1)) != n_fft / 2 + 1)
+    value_error("S must have n_fft // 2 + 1 = " + std::to_string(n_fft / 2 + 1) +
+                " rows, got " + std::to_string(S.shape(1)));
+}
+
+// The overlap-add settings of istft and griffinlim; `w` (from inverse_window) must outlive it.
+template <class T, class W>
+rae::IstftSpec<T> inverse_spec(std::size_t n_fft, std::size_t hop, const py::object& window,
+                               bool center, const W& w) {
+  rae::IstftSpec<T> spec;
+  spec.n_fft = n_fft;
+  spec.hop = hop;
+  spec.window = window.is_none() ? nullptr : w.data();
+  spec.center = center;
+  return spec;
+}
+
 // S: (n_clips, n_fft // 2 + 1, n_frames) complex; out: (n_clips, length) of the real dtype.
 void istft(const py::array& S, py::array out, std::size_t n_fft, std::size_t hop,
            const py::object& window, bool center, int n_threads) {
@@ -348,17 +367,11 @@ void istft(const py::array& S, py::array out, std::size_t n_fft, std::size_t hop
     using T = typename decltype(tag)::type;
     using C = std::complex<T>;
     const C* sp = checked<C>(S, "S", 3);
-    if (std::size_t(S.shape(1)) != n_fft / 2 + 1)
-      value_error("S must have n_fft // 2 + 1 = " + std::to_string(n_fft / 2 + 1) +
-                  " rows, got " + std::to_string(S.shape(1)));
+    check_bins(S, n_fft);
     T* op = checked_out<T>(out, "out", 2);
     if (out.shape(0) != S.shape(0)) value_error("out must have one row per spectrogram of S");
     auto w = inverse_window<T>(window, n_fft);
-    rae::IstftSpec<T> spec;
-    spec.n_fft = n_fft;
-    spec.hop = hop;
-    spec.window = window.is_none() ? nullptr : w.data();
-    spec.center = center;
+    const rae::IstftSpec<T> spec = inverse_spec<T>(n_fft, hop, window, center, w);
     const std::size_t n_frames = std::size_t(S.shape(2)), length = std::size_t(out.shape(1));
     rae::istft_check(n_frames, length, spec);
     const std::size_t n_clips = std::size_t(S.shape(0));
@@ -379,9 +392,7 @@ void griffinlim(const py::array& mag, const py::object& init, py::array out, std
     using T = typename decltype(tag)::type;
     using C = std::complex<T>;
     const T* mp = checked<T>(mag, "S", 3);
-    if (std::size_t(mag.shape(1)) != n_fft / 2 + 1)
-      value_error("S must have n_fft // 2 + 1 = " + std::to_string(n_fft / 2 + 1) +
-                  " rows, got " + std::to_string(mag.shape(1)));
+    check_bins(mag, n_fft);
     const C* ip = nullptr;
     py::array init_arr;
     if (!init.is_none()) {
@@ -391,11 +402,7 @@ void griffinlim(const py::array& mag, const py::object& init, py::array out, std
     T* op = checked_out<T>(out, "out", 2);
     if (out.shape(0) != mag.shape(0)) value_error("out must have one row per spectrogram of S");
     auto w = inverse_window<T>(window, n_fft);
-    rae::IstftSpec<T> spec;
-    spec.n_fft = n_fft;
-    spec.hop = hop;
-    spec.window = window.is_none() ? nullptr : w.data();
-    spec.center = center;
+    rae::IstftSpec<T> spec = inverse_spec<T>(n_fft, hop, window, center, w);
     spec.pad_mode = pm;
     const std::size_t n_frames = std::size_t(mag.shape(2)), length = std::size_t(out.shape(1));
     rae::istft_check(n_frames, length, spec);
