@@ -33,6 +33,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import librosa_cut
 
 ESC10 = Path(__file__).resolve().parents[2] / "shared" / "data" / "esc10"
 GROUP = "embed ESC-10 (400 clips, 2 x 256 GRU)"
@@ -106,14 +107,7 @@ def test_preprocess_alone(benchmark, esc10, tmp_path):
 def _librosa_features(path):
     import librosa
 
-    y, sr = librosa.load(path, sr=None)
-    n = 5 * sr
-    if len(y) >= n:
-        off = (len(y) - n) // 2
-        y = y[off:off + n]
-    else:
-        a = (n - len(y)) // 2
-        y = np.pad(y, (a, n - len(y) - a))
+    y, sr = librosa_cut(path)
     y = np.append(y[0], y[1:] - 0.95 * y[:-1])
     M = librosa.feature.melspectrogram(y=y, sr=sr, n_fft=3528, hop_length=1764, n_mels=128,
                                        center=False)

@@ -37,6 +37,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import librosa_cut
 
 ESC10 = Path(__file__).resolve().parents[2] / "shared" / "data" / "esc10"
 CLI_ARGS = ["--window-width", "0.08", "--window-overlap", "0.04", "--mel-spectrum", "128",
@@ -97,14 +98,7 @@ def test_rae_fast_preprocess(benchmark, esc10, tmp_path, workers):
 def _librosa_clip(path):
     import librosa
 
-    y, sr = librosa.load(path, sr=None)
-    n = 5 * sr
-    if len(y) >= n:
-        off = (len(y) - n) // 2
-        y = y[off:off + n]
-    else:
-        a = (n - len(y)) // 2
-        y = np.pad(y, (a, n - len(y) - a))
+    y, sr = librosa_cut(path)
     M = librosa.feature.melspectrogram(y=y, sr=sr, n_fft=3528, hop_length=1764, n_mels=128,
                                        center=False)
     return librosa.power_to_db(M, ref=np.max, top_db=60.0)

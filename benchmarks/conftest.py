@@ -23,3 +23,17 @@ def clips_400x5s():
 def run(benchmark, fn, rounds=5, warmup=1):
     """Benchmark fn with a fixed number of rounds (big workloads: no calibration loops)."""
     return benchmark.pedantic(fn, rounds=rounds, iterations=1, warmup_rounds=warmup)
+
+
+def librosa_cut(path, seconds=5.0):
+    """``librosa.load`` (native rate) and auDeep's fixed-length cut: the centred ``seconds``,
+    or the clip zero-padded on both sides: the straightforward peer of ``preprocess``."""
+    import librosa
+
+    y, sr = librosa.load(path, sr=None)
+    n = int(seconds * sr)
+    if len(y) >= n:
+        off = (len(y) - n) // 2
+        return y[off:off + n], sr
+    a = (n - len(y)) // 2
+    return np.pad(y, (a, n - len(y) - a)), sr
