@@ -30,10 +30,9 @@ from typing import List, Optional, Union
 import numpy as np
 import torch
 
-from .._io import atomic_path
 from .autoencoder import RecurrentAutoencoder
 from .onnx_export import (_check_session, _finish, _frontend_of, _Graph, _np, _onnx, _resolve,
-                          _rnn_weights, _stamp, encoder_to_onnx)
+                          _rnn_weights, _save, _stamp, encoder_to_onnx)
 
 __all__ = ["decode_free_running", "decoder_to_onnx", "export_decoder", "encoder_content_sha256",
            "can_run_free", "free_run_obstacle",
@@ -257,18 +256,5 @@ def export_decoder(model: Union[RecurrentAutoencoder, str, Path], path, epoch: O
     m = _resolve(model, epoch)
     proto = decoder_to_onnx(m)
     _stamp(proto, _frontend_of(model, frontend))
-    onnx = _onnx()
-    path = Path(path)
-    if path.is_dir():
-        raise IsADirectoryError(f"output path {path} is a directory")
-    with atomic_path(path) as tmp:
-        onnx.save_model(proto, str(tmp), save_as_external_data=False)
-        if verify:
-            worst = _max_difference(m, tmp)
-            if worst is not None and not worst <= VERIFY_TOLERANCE:
-                raise ValueError(f"the ONNX decoder differs from PyTorch by {worst:.3g} (more "
-                                 f"than {VERIFY_TOLERANCE:g}); {path} was not written")
-            proto.metadata_props.add(key="rae_fast.verified_max_abs_diff",
-                                     value="none" if worst is None else f"{worst:.3g}")
-            onnx.save_model(proto, str(tmp), save_as_external_data=False)
-    return path
+    return _save(proto, path, kind="decoder", verify=verify,
+                 difference=lambda tmp: _max_difference(m, tmp))

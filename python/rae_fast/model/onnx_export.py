@@ -33,7 +33,7 @@ from __future__ import annotations
 import json
 import warnings
 from pathlib import Path
-from typing import List, Optional, Union
+from typing import Callable, List, Optional, Union
 
 import numpy as np
 import torch
@@ -366,8 +366,11 @@ def _max_difference(model: AutoencoderBase, onnx_path: Path, kind: str,
 
 
 def _save(m, path: PathLike, model: Optional[AutoencoderBase] = None,
-          kind: str = "encoder", verify: bool = False, pool_states: bool = False) -> Path:
-    """Write ``m`` atomically; with ``verify``, check it against ``model`` before it appears."""
+          kind: str = "encoder", verify: bool = False, pool_states: bool = False,
+          difference: Optional[Callable[[Path], Optional[float]]] = None) -> Path:
+    """Write ``m`` atomically; with ``verify``, check it against ``model`` before it appears
+    (``difference(tmp_path)``: the max |ORT - torch| when the check is not
+    :func:`_max_difference`'s, e.g. the decoder's)."""
     onnx = _onnx()
     path = Path(path)
     if path.is_dir():
@@ -375,7 +378,8 @@ def _save(m, path: PathLike, model: Optional[AutoencoderBase] = None,
     with atomic_path(path) as tmp:
         onnx.save_model(m, str(tmp), save_as_external_data=False)
         if verify:
-            worst = _max_difference(model, tmp, kind, pool_states)
+            worst = (difference(tmp) if difference is not None else
+                     _max_difference(model, tmp, kind, pool_states))
             if worst is None:
                 warnings.warn("onnxruntime is not installed: the export was not checked against "
                               "PyTorch (pip install 'rae_fast[cpu]')", RuntimeWarning,
